@@ -1,0 +1,29 @@
+namespace Metering.Domain;
+
+/// <summary>
+/// A refusal the caller can act on. The gRPC shell maps each kind to its status code;
+/// anything that is not a <see cref="DomainException"/> is a bug and shows as INTERNAL.
+/// </summary>
+public abstract class DomainException(string message) : Exception(message);
+
+/// <summary>A request field is malformed or out of range (INVALID_ARGUMENT, HTTP 400).</summary>
+public sealed class InvalidArgumentException(string field, string reason)
+    : DomainException($"{field}: {reason}")
+{
+    public string Field { get; } = field;
+    public string Reason { get; } = reason;
+}
+
+/// <summary>The thing named does not exist (NOT_FOUND, HTTP 404).</summary>
+public sealed class NotFoundException(string what, string key)
+    : DomainException($"{what} {key} was not found")
+{
+    public string What { get; } = what;
+    public string Key { get; } = key;
+}
+
+/// <summary>The thing to create exists already, or an idempotency key was reused with other content (ALREADY_EXISTS, HTTP 409).</summary>
+public sealed class AlreadyExistsException(string message) : DomainException(message);
+
+/// <summary>The request is well formed but the system is not in a state that allows it (FAILED_PRECONDITION).</summary>
+public sealed class FailedPreconditionException(string message) : DomainException(message);
