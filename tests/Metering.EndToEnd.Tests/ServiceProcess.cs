@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Metering.EndToEnd.Tests;
+
+/// <summary>One service running as its own operating-system process, as it runs in production.</summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private ServiceProcess(string name, Process process, int httpPort, int grpcPort)
+    {
+        Name = name;
+        _process = process;
+        HttpPort = httpPort;
+        GrpcPort = grpcPort;
+    }
+
+    public string Name { get; }
+    public int HttpPort { get; }
+    public int GrpcPort { get; }
+    public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}");
+    public Uri GrpcAddress => new($"http://127.0.0.1:{GrpcPort}");
+
+    /// <summary>The last lines the process wrote, for failure messages.</summary>
+    public string Tail(int lines = 40) => string.Join(Environment.NewLine, _output.TakeLast(lines));
+
+    public static ServiceProcess Start(string service, string workingDirectory, IDictionary<string, string> environment,
+        int? httpPort = null, int? grpcPort = null)
+    {
+        var dll = RepoLayout.ServiceDll(service);
+        var http = httpPort ?? FreePort();
+        var grpc = grpcPort ?? FreePort();
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        // appsettings.json sits beside the dll; the SQLite files go to the working directory.
+        info.ArgumentList.Add("--contentRoot");
+        info.ArgumentList.Add(Path.GetDirectoryName(dll)!);
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        info.Environment["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{http}";
+        info.Environment["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpc}";
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in environment)
+            info.Environment[key] = value;
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var started = new ServiceProcess(service, process, http, grpc);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) started._output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) started._output.Enqueue(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return started;
+    }
+
+    /// <summary>Waits until /health says the database and the bus are ready.</summary>
+    public async Task WaitHealthyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        string last = "no answer";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}:\n{Tail()}");
+            try
+            {
+                var response = await http.GetAsync(new Uri(HttpAddress, "/health"));
+                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+                if (response.StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{Name} was not healthy within {timeout} (last: {last}):\n{Tail()}");
+    }
+
+    /// <summary>Ends the process at once, as a crash or an OOM kill would: no graceful shutdown.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
