@@ -10,6 +10,10 @@ using Metering.Contracts.Payments.V1;
 using Metering.Contracts.Readings.V1;
 using Metering.Testing;
 using Xunit.Abstractions;
+using AccountsClient = Metering.Contracts.Accounts.V1.Accounts.AccountsClient;
+using BillingClient = Metering.Contracts.Billing.V1.Billing.BillingClient;
+using PaymentsClient = Metering.Contracts.Payments.V1.Payments.PaymentsClient;
+using ReadingsClient = Metering.Contracts.Readings.V1.Readings.ReadingsClient;
 
 namespace Metering.EndToEnd.Tests;
 
@@ -52,10 +56,10 @@ public sealed class DistributedFlowTests(DistributedSystem system, ITestOutputHe
         using var readingsChannel = Channel(system["Readings"]);
         using var billingChannel = Channel(system["Billing"]);
         using var paymentsChannel = Channel(system["Payments"]);
-        var accounts = new Accounts.AccountsClient(accountsChannel);
-        var readings = new Readings.ReadingsClient(readingsChannel);
-        var billing = new Billing.BillingClient(billingChannel);
-        var payments = new Payments.PaymentsClient(paymentsChannel);
+        var accounts = new AccountsClient(accountsChannel);
+        var readings = new ReadingsClient(readingsChannel);
+        var billing = new BillingClient(billingChannel);
+        var payments = new PaymentsClient(paymentsChannel);
 
         var userNumber = (await accounts.OpenAccountAsync(Household($"E2E-{Guid.NewGuid():N}"[..20]))).UserNumber;
 
@@ -134,11 +138,11 @@ public sealed class DistributedFlowTests(DistributedSystem system, ITestOutputHe
             await system.RestartAsync("Accounts", new Dictionary<string, string> { ["Outbox__RelayEnabled"] = "false" });
             using (var channel = Channel(system["Accounts"]))
             {
-                var userNumber = (await new Accounts.AccountsClient(channel)
+                var userNumber = (await new AccountsClient(channel)
                     .OpenAccountAsync(Household($"CRASH-{Guid.NewGuid():N}"[..20]))).UserNumber;
 
                 using var readingsChannel = Channel(system["Readings"]);
-                var readings = new Readings.ReadingsClient(readingsChannel);
+                var readings = new ReadingsClient(readingsChannel);
                 var reading = new RecordReadingRequest { UserNumber = userNumber, ReadOn = "2026-02-01", RegisterLitres = 5_000 };
                 await Task.Delay(TimeSpan.FromSeconds(2));
                 var unknown = await Assert.ThrowsAsync<RpcException>(() => readings.RecordReadingAsync(reading).ResponseAsync);
