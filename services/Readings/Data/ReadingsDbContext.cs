@@ -1,0 +1,125 @@
+using Metering.Hosting.Data;
+using Metering.Hosting.Messaging;
+using Metering.Readings.Domain;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace Metering.Readings.Data;
+
+public class ReadingsDbContext(DbContextOptions options) : MessagingDbContext(options)
+{
+    public DbSet<Account> Accounts => Set<Account>();
+
+    public DbSet<Meter> Meters => Set<Meter>();
+
+    public DbSet<Reading> Readings => Set<Reading>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        modelBuilder.Entity<Account>(e =>
+        {
+            e.HasKey(a => a.Id);
+            e.Property(a => a.UserNumber).HasMaxLength(10).IsFixedLength();
+            e.HasIndex(a => a.UserNumber).IsUnique();
+            e.Property(a => a.Status).HasConversion<string>().HasMaxLength(16);
+            // Every reading moves the chain head; two readings measured from the same head cannot both commit.
+            e.Property(a => a.LastReadingSequence).IsConcurrencyToken();
+            e.HasMany(a => a.Meters).WithOne().HasForeignKey(m => m.AccountId);
+        });
+        modelBuilder.Entity<Meter>(e =>
+        {
+            e.HasKey(m => m.Id);
+            e.Property(m => m.Serial).HasMaxLength(32);
+            // Meter-data systems and reading routes name meters by serial.
+            e.HasIndex(m => m.Serial);
+        });
+        modelBuilder.Entity<Reading>(e =>
+        {
+            e.HasKey(r => r.Id);
+            e.Property(r => r.Id).ValueGeneratedNever();
+            e.HasOne<Account>().WithMany().HasForeignKey(r => r.AccountId);
+            e.HasOne<Meter>().WithMany().HasForeignKey(r => r.MeterId).OnDelete(DeleteBehavior.NoAction);
+            // The chain of an account's readings: the last guard behind the concurrency token.
+            e.HasIndex(r => new { r.AccountId, r.Sequence }).IsUnique();
+            e.HasIndex(r => new { r.AccountId, r.ReadOn });
+            e.Property(r => r.Kind).HasConversion<string>().HasMaxLength(16);
+            e.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
+        });
+    }
+}
+
+public sealed class SqliteReadingsDbContext(DbContextOptions<SqliteReadingsDbContext> options) : ReadingsDbContext(options);
+
+public sealed class SqlServerReadingsDbContext(DbContextOptions<SqlServerReadingsDbContext> options) : ReadingsDbContext(options);
+
+public sealed class SqliteReadingsDesignTimeFactory : IDesignTimeDbContextFactory<SqliteReadingsDbContext>
+{
+    public SqliteReadingsDbContext CreateDbContext(string[] args) => new(DesignTime.Sqlite<SqliteReadingsDbContext>());
+}
+
+public sealed class SqlServerReadingsDesignTimeFactory : IDesignTimeDbContextFactory<SqlServerReadingsDbContext>
+{
+    public SqlServerReadingsDbContext CreateDbContext(string[] args) => new(DesignTime.SqlServer<SqlServerReadingsDbContext>());
+}
+
+public enum AccountStatus
+{
+    Open,
+    Closed,
+}
+
+/// <summary>Readings' own view of an account, projected from <c>AccountOpened</c>.</summary>
+public sealed class Account
+{
+    public long Id { get; set; }
+    public required string UserNumber { get; set; }
+    public AccountStatus Status { get; set; }
+    public DateOnly OpenedOn { get; set; }
+    public DateTime CreatedAt { get; set; }
+
+    /// <summary><see cref="Reading.Sequence"/> of the reading the next one is measured from.</summary>
+    public int LastReadingSequence { get; set; }
+
+    public List<Meter> Meters { get; set; } = [];
+}
+
+/// <summary>A meter installed for an account. A replacement removes one and installs the next.</summary>
+public sealed class Meter
+{
+    public long Id { get; set; }
+    public long AccountId { get; set; }
+    public required string Serial { get; set; }
+    public long CapacityLitres { get; set; }
+    public long InitialRegisterLitres { get; set; }
+    public DateOnly InstalledOn { get; set; }
+    public DateOnly? RemovedOn { get; set; }
+
+    public MeterRegister Register => new(CapacityLitres);
+}
+
+/// <summary>
+/// A register value at a date. Each reading keeps what it was measured from, so its answer (and its
+/// event) can be given again word for word when the same reading is sent twice.
+/// </summary>
+public sealed class Reading
+{
+    public Guid Id { get; set; }
+    public long AccountId { get; set; }
+    public long MeterId { get; set; }
+
+    /// <summary>1 for the initial reading, then one more per reading in the account's chain.</summary>
+    public int Sequence { get; set; }
+
+    public DateOnly ReadOn { get; set; }
+    public long RegisterLitres { get; set; }
+    public ReadingKind Kind { get; set; }
+    public ReadingStatus Status { get; set; }
+    public long ConsumptionLitres { get; set; }
+
+    /// <summary>Null only for a meter's initial reading.</summary>
+    public DateOnly? PreviousReadOn { get; set; }
+
+    public long? PreviousRegisterLitres { get; set; }
+    public DateTime RecordedAt { get; set; }
+}
