@@ -15,6 +15,8 @@ namespace Metering.Hosting;
 /// <summary>The two calls every host makes: <see cref="AddMetering"/> before Build, <see cref="MapMetering"/> after.</summary>
 public static class MeteringHost
 {
+    private const string LiveTag = "live";
+
     public static WebApplicationBuilder AddMetering(this WebApplicationBuilder builder, params ServiceModule[] modules)
     {
         if (modules.Length == 0)
@@ -29,11 +31,13 @@ public static class MeteringHost
             .AddGrpc(options => options.Interceptors.Add<DomainErrorInterceptor>())
             .AddJsonTranscoding(options => options.TypeRegistry = ErrorDetails.TypeRegistry);
         builder.Services.AddGrpcReflection();
+        // "" answers for every check (readiness: databases and bus); "liveness" only for the process itself,
+        // so a broker outage makes pods unready rather than restarting them.
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), tags: [LiveTag]);
         builder.Services.AddGrpcHealthChecks(options =>
         {
-            // "" answers for everything (readiness); "liveness" only says the process serves requests.
             options.Services.Map("", _ => true);
-            options.Services.Map("liveness", _ => false);
+            options.Services.Map("liveness", check => check.Tags.Contains(LiveTag));
         });
 
         builder.AddMeteringTelemetry(serviceName);
@@ -58,7 +62,7 @@ public static class MeteringHost
             app.MapGrpcReflectionService();
 
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
         app.MapGet("/", (IEnumerable<ServiceModule> modules) => Results.Ok(new
         {
             system = "metering",
