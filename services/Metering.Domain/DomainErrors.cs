@@ -14,9 +14,9 @@ public sealed class InvalidArgumentException(string field, string reason)
     public string Reason { get; } = reason;
 }
 
-/// <summary>The thing named does not exist (NOT_FOUND, HTTP 404).</summary>
-public sealed class NotFoundException(string what, string key)
-    : DomainException($"{what} {key} was not found")
+/// <summary>The thing named does not exist (NOT_FOUND, HTTP 404); <paramref name="hint"/> says what the caller can do.</summary>
+public sealed class NotFoundException(string what, string key, string? hint = null)
+    : DomainException(hint is null ? $"{what} {key} was not found" : $"{what} {key} was not found: {hint}")
 {
     public string What { get; } = what;
     public string Key { get; } = key;

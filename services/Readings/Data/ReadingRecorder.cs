@@ -45,8 +45,8 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IL
     {
         var account = await db.Accounts.Include(a => a.Meters)
             .SingleOrDefaultAsync(a => a.UserNumber == userNumber.Value, cancellationToken)
-            ?? throw new NotFoundException("account",
-                $"{userNumber.Value} (Readings learns of new accounts from Accounts: one opened moments ago may not have arrived yet)");
+            ?? throw new NotFoundException("account", userNumber.Value,
+                "Readings learns of new accounts from Accounts, so one opened moments ago may not have arrived yet");
         var meter = account.Meters.Single(m => m.RemovedOn == null);
         meter.Register.Check(input.RegisterLitres);
 

@@ -1,0 +1,64 @@
+using Metering.Contracts.Events;
+using Metering.Hosting.Messaging;
+using Metering.Payments.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Metering.Payments.Events;
+
+/// <summary>
+/// Turns a run's bills into receivables (once per bill id, whichever message carries it), then
+/// lets accounts that hold credit pay their open bills with it, oldest first.
+/// </summary>
+public sealed class BillIssuedConsumer(PaymentsDbContext db, TimeProvider clock)
+    : IdempotentConsumer<PaymentsDbContext, BillIssued>(db)
+{
+    protected override async Task HandleAsync(BillIssued message, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var billIds = message.Bills.Select(b => b.BillId).ToList();
+        var known = (await Db.Receivables
+            .Where(r => billIds.Contains(r.BillId))
+            .Select(r => r.BillId)
+            .ToListAsync(cancellationToken)).ToHashSet();
+        var fresh = message.Bills.Where(b => !known.Contains(b.BillId)).DistinctBy(b => b.BillId).ToList();
+        if (fresh.Count == 0)
+            return;
+
+        var userNumbers = fresh.Select(b => b.UserNumber).Distinct().ToList();
+        var accounts = await Db.LedgerAccounts
+            .Where(a => userNumbers.Contains(a.UserNumber))
+            .ToDictionaryAsync(a => a.UserNumber, cancellationToken);
+        foreach (var bill in fresh)
+        {
+            if (!accounts.TryGetValue(bill.UserNumber, out var account))
+            {
+                // Billing's event overtook Accounts' AccountOpened: keep the bill; AccountOpened fills in the holder.
+                account = new LedgerAccount { UserNumber = bill.UserNumber, CreatedAt = now };
+                Db.LedgerAccounts.Add(account);
+                accounts.Add(bill.UserNumber, account);
+            }
+            Db.Receivables.Add(new Receivable
+            {
+                BillId = bill.BillId,
+                Account = account,
+                RunId = message.RunId,
+                PeriodStart = bill.PeriodStart,
+                PeriodEnd = bill.PeriodEnd,
+                VolumeLitres = bill.VolumeLitres,
+                AmountFen = bill.AmountFen,
+                DueDate = bill.DueDate,
+                IssuedAt = message.OccurredAt.UtcDateTime,
+            });
+            // A negative bill (an estimate corrected by a lower actual reading) is never open: it is credit.
+            if (bill.AmountFen < 0)
+                account.CreditFen -= bill.AmountFen;
+            // Even a bill alone changes what a concurrent payment would allocate: make that payment retry.
+            account.Touch();
+        }
+        // Saved now so that the new receivables have their issue order (ids) before credit is allocated.
+        await Db.SaveChangesAsync(cancellationToken);
+
+        foreach (var account in accounts.Values)
+            await Ledger.ApplyCreditAsync(Db, account, now, cancellationToken);
+    }
+}
