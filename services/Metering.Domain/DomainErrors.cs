@@ -4,7 +4,14 @@ namespace Metering.Domain;
 /// A refusal the caller can act on. The gRPC shell maps each kind to its status code;
 /// anything that is not a <see cref="DomainException"/> is a bug and shows as INTERNAL.
 /// </summary>
-public abstract class DomainException(string message) : Exception(message);
+public abstract class DomainException : Exception
+{
+    // Only the kinds below exist, so the gRPC mapping always knows the status of a refusal.
+    private protected DomainException(string message)
+        : base(message)
+    {
+    }
+}
 
 /// <summary>A request field is malformed or out of range (INVALID_ARGUMENT, HTTP 400).</summary>
 public sealed class InvalidArgumentException(string field, string reason)

@@ -24,8 +24,11 @@ public static class ServiceDatabase
         var text = configuration["Database:Provider"];
         if (string.IsNullOrWhiteSpace(text))
             return DatabaseProvider.Sqlite;
-        return Enum.TryParse<DatabaseProvider>(text, ignoreCase: true, out var provider)
-            ? provider
+        // By name only: Enum.TryParse would also take "7" or "Sqlite,SqlServer" and register no DbContext.
+        var name = Enum.GetNames<DatabaseProvider>()
+            .FirstOrDefault(n => string.Equals(n, text.Trim(), StringComparison.OrdinalIgnoreCase));
+        return name is not null
+            ? Enum.Parse<DatabaseProvider>(name)
             : throw new InvalidOperationException($"Database:Provider '{text}' is not one of Sqlite, SqlServer");
     }
 

@@ -34,8 +34,10 @@ public static class MeteringBus
         var text = configuration["Bus:Transport"];
         if (string.IsNullOrWhiteSpace(text))
             return BusTransport.InMemory;
-        return Enum.TryParse<BusTransport>(text, ignoreCase: true, out var transport)
-            ? transport
+        // By name only: Enum.TryParse would also take "7" or "InMemory,RabbitMq" and yield no real transport.
+        var name = Enum.GetNames<BusTransport>().FirstOrDefault(n => string.Equals(n, text.Trim(), StringComparison.OrdinalIgnoreCase));
+        return name is not null
+            ? Enum.Parse<BusTransport>(name)
             : throw new InvalidOperationException($"Bus:Transport '{text}' is not one of InMemory, RabbitMq");
     }
 

@@ -5,6 +5,7 @@ using Metering.Hosting.Telemetry;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -33,6 +34,8 @@ public static class OutboxRelayRegistration
         where TContext : MessagingDbContext
     {
         services.AddOptions<OutboxOptions>().Bind(configuration.GetSection("Outbox"));
+        // The relay's clock (leases, clean-up); a module or a test may register its own.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OutboxRelay<TContext>>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay<TContext>>());
         return services;
@@ -64,6 +67,15 @@ public sealed class OutboxRelay<TContext>(
             return;
         }
 
+        try
+        {
+            await WhenHostStartedAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -89,6 +101,24 @@ public sealed class OutboxRelay<TContext>(
                 catch (OperationCanceledException) { break; }
             }
         }
+    }
+
+    /// <summary>
+    /// Waits until every hosted service has started, the bus included: the bus binds its queues while it
+    /// starts, and rows still pending from before a restart would otherwise be published (and marked
+    /// sent) before any queue is there to receive them.
+    /// </summary>
+    private async Task WhenHostStartedAsync(CancellationToken stoppingToken)
+    {
+        IHostApplicationLifetime? lifetime;
+        using (var scope = scopes.CreateScope())
+            lifetime = scope.ServiceProvider.GetService<IHostApplicationLifetime>();
+        if (lifetime is null || lifetime.ApplicationStarted.IsCancellationRequested)
+            return;
+
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        await started.Task.WaitAsync(stoppingToken);
     }
 
     /// <summary>Claims one batch of unsent rows, publishes them in order and marks them sent. Returns how many were sent.</summary>
