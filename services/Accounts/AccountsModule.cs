@@ -14,7 +14,6 @@ public sealed class AccountsModule : ServiceModule
     public override void AddServices(IHostApplicationBuilder builder)
     {
         builder.AddServiceDatabase<AccountsDbContext, SqliteAccountsDbContext, SqlServerAccountsDbContext>("Accounts");
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new UserNumberPlan(builder.Configuration["Accounts:UserNumberPrefix"] ?? UserNumberPlan.DefaultPrefix));
         builder.Services.AddScoped<UserNumberAllocator>();
     }

@@ -7,7 +7,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Metering.Domain;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Metering.Hosting;
@@ -41,6 +43,8 @@ public static class MeteringHost
         });
 
         builder.AddMeteringTelemetry(serviceName);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(UtilityCalendar.For(builder.Configuration["Utility:TimeZone"]));
 
         foreach (var module in modules)
         {

@@ -20,7 +20,6 @@ public sealed class ReadingsModule : ServiceModule
         builder.AddServiceDatabase<ReadingsDbContext, SqliteReadingsDbContext, SqlServerReadingsDbContext>("Readings");
         // Other modules of the standalone host register the same clock.
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(UtilityCalendar.For(builder.Configuration["Readings:TimeZone"]));
         builder.Services.AddScoped<ReadingRecorder>();
     }
 

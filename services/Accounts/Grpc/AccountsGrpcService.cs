@@ -12,7 +12,8 @@ using Proto = Metering.Contracts.Accounts.V1;
 
 namespace Metering.Accounts.Grpc;
 
-public sealed class AccountsGrpcService(AccountsDbContext db, UserNumberAllocator allocator, TimeProvider clock)
+public sealed class AccountsGrpcService(
+    AccountsDbContext db, UserNumberAllocator allocator, UtilityCalendar calendar, TimeProvider clock)
     : Proto.Accounts.AccountsBase
 {
     public override async Task<Proto.Account> OpenAccount(OpenAccountRequest request, ServerCallContext context)
@@ -20,7 +21,7 @@ public sealed class AccountsGrpcService(AccountsDbContext db, UserNumberAllocato
         var ct = context.CancellationToken;
         var now = clock.GetUtcNow();
         var details = AccountDetails.Validate(request.HolderName, request.Address, request.Phone, request.Persons,
-            request.MeterSerial, request.InitialRegisterLitres, request.OpenedOn, DateOnly.FromDateTime(now.UtcDateTime));
+            request.MeterSerial, request.InitialRegisterLitres, request.OpenedOn, calendar.Today(now));
 
         var holder = await db.Accounts.AsNoTracking()
             .Where(a => a.MeterSerial == details.MeterSerial)

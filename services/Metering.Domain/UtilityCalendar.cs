@@ -1,8 +1,8 @@
-namespace Metering.Readings.Domain;
+namespace Metering.Domain;
 
 /// <summary>
-/// "Today" where the meters are. A reading taken at 07:00 in Liaocheng is still "yesterday" in UTC,
-/// so the future check uses the utility's zone, not the server's.
+/// "Today" where the utility is. A reading taken at 07:00 in Liaocheng is still "yesterday" in UTC,
+/// so every "not in the future" check uses the utility's zone (<c>Utility:TimeZone</c>), not the server's.
 /// </summary>
 public sealed class UtilityCalendar(TimeZoneInfo zone)
 {
@@ -21,6 +21,6 @@ public sealed class UtilityCalendar(TimeZoneInfo zone)
             return new UtilityCalendar(zone);
         if (id == DefaultZone)
             return new UtilityCalendar(TimeZoneInfo.CreateCustomTimeZone(DefaultZone, TimeSpan.FromHours(8), DefaultZone, DefaultZone));
-        throw new InvalidOperationException($"Readings:TimeZone '{id}' is not a time zone known to this host");
+        throw new InvalidOperationException($"Utility:TimeZone '{id}' is not a time zone known to this host");
     }
 }
