@@ -20,4 +20,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 dotnet tool restore >/dev/null
-dotnet test Metering.sln --configuration Release --logger "console;verbosity=normal" "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Metering.sln --configuration Release "$@" 2>&1 | tee "$log" || status=$?
+
+# One closing line for the whole solution, summed over the test projects' own summaries.
+awk '/(Passed|Failed)! +- +Failed:/ {
+       gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     }
+     END { printf "Total: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"
