@@ -14,3 +14,12 @@ public sealed record IssuedBill(
 
 /// <summary>Work item of a billing run: one Billing replica processes it (sent to a queue, not published).</summary>
 public sealed record ProcessBillingRun(Guid RunId);
+
+/// <summary>A bill was cancelled (its consumption was corrected); the ledger no longer owes it.</summary>
+public sealed record BillCancelled(
+    Guid BillId,
+    string UserNumber,
+    long AmountFen,
+    string Reason,
+    Guid? ReplacedByBillId,
+    DateTimeOffset OccurredAt);
