@@ -11,6 +11,12 @@ public class AccountsDbContext(DbContextOptions options) : MessagingDbContext(op
 
     public DbSet<UserNumberSequence> UserNumberSequences => Set<UserNumberSequence>();
 
+    public DbSet<Community> Communities => Set<Community>();
+
+    public DbSet<Riser> Risers => Set<Riser>();
+
+    public DbSet<Household> Households => Set<Household>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -26,6 +32,33 @@ public class AccountsDbContext(DbContextOptions options) : MessagingDbContext(op
             // A meter hangs outside one flat: one serial, one account.
             e.HasIndex(a => a.MeterSerial).IsUnique();
             e.Property(a => a.Status).HasConversion<string>().HasMaxLength(16);
+        });
+        modelBuilder.Entity<Community>(e =>
+        {
+            e.HasKey(c => c.Id);
+            e.Property(c => c.Name).HasMaxLength(100);
+            e.Property(c => c.District).HasMaxLength(50);
+            e.Property(c => c.Subdistrict).HasMaxLength(50);
+            // A community is named once per district.
+            e.HasIndex(c => new { c.District, c.Name }).IsUnique();
+        });
+        modelBuilder.Entity<Riser>(e =>
+        {
+            e.HasKey(r => r.Id);
+            e.Property(r => r.Building).HasMaxLength(20);
+            e.Property(r => r.Label).HasMaxLength(20);
+            e.HasOne<Community>().WithMany().HasForeignKey(r => r.CommunityId);
+            e.HasIndex(r => new { r.CommunityId, r.Building, r.Label }).IsUnique();
+        });
+        modelBuilder.Entity<Household>(e =>
+        {
+            e.HasKey(h => h.Id);
+            e.Property(h => h.Unit).HasMaxLength(20);
+            e.Property(h => h.HolderName).HasMaxLength(50);
+            e.Property(h => h.Phone).HasMaxLength(20);
+            e.HasOne<Riser>().WithMany().HasForeignKey(h => h.RiserId);
+            // One household per unit of a riser.
+            e.HasIndex(h => new { h.RiserId, h.Unit }).IsUnique();
         });
         modelBuilder.Entity<UserNumberSequence>(e =>
         {
@@ -75,4 +108,35 @@ public sealed class UserNumberSequence
 {
     public required string Prefix { get; set; }
     public long LastSerial { get; set; }
+}
+
+/// <summary>A community admitted to the conversion programme (it passed the eligibility rule).</summary>
+public sealed class Community
+{
+    public long Id { get; set; }
+    public required string Name { get; set; }
+    public required string District { get; set; }
+    public required string Subdistrict { get; set; }
+    public DateOnly CompletedOn { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>A supply riser (立厅/单元) of a building: the unit of conversion work.</summary>
+public sealed class Riser
+{
+    public long Id { get; set; }
+    public long CommunityId { get; set; }
+    public required string Building { get; set; }
+    public required string Label { get; set; }
+}
+
+/// <summary>A residential household on a riser, as surveyed.</summary>
+public sealed class Household
+{
+    public long Id { get; set; }
+    public long RiserId { get; set; }
+    public required string Unit { get; set; }
+    public required string HolderName { get; set; }
+    public required string Phone { get; set; }
+    public int Persons { get; set; }
 }
