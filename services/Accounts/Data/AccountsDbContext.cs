@@ -1,3 +1,4 @@
+using Metering.Accounts.Domain;
 using Metering.Hosting.Data;
 using Metering.Hosting.Messaging;
 using Microsoft.EntityFrameworkCore;
@@ -17,6 +18,12 @@ public class AccountsDbContext(DbContextOptions options) : MessagingDbContext(op
 
     public DbSet<Household> Households => Set<Household>();
 
+    public DbSet<AccountChange> AccountChanges => Set<AccountChange>();
+
+    public DbSet<HandoverManifest> HandoverManifests => Set<HandoverManifest>();
+
+    public DbSet<HandoverLine> HandoverLines => Set<HandoverLine>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -32,6 +39,37 @@ public class AccountsDbContext(DbContextOptions options) : MessagingDbContext(op
             // A meter hangs outside one flat: one serial, one account.
             e.HasIndex(a => a.MeterSerial).IsUnique();
             e.Property(a => a.Status).HasConversion<string>().HasMaxLength(16);
+            e.Property(a => a.ClosedReason).HasMaxLength(200);
+            // A surveyed household becomes at most one account (SQL Server filters out the NULLs of direct openings).
+            e.HasIndex(a => a.HouseholdId).IsUnique();
+            // The hotline looks callers up by phone and by name.
+            e.HasIndex(a => a.Phone);
+            e.HasIndex(a => a.HolderName);
+        });
+        modelBuilder.Entity<AccountChange>(e =>
+        {
+            e.HasKey(c => c.Id);
+            e.Property(c => c.Kind).HasConversion<string>().HasMaxLength(24);
+            e.Property(c => c.Before).HasMaxLength(200);
+            e.Property(c => c.After).HasMaxLength(200);
+            e.HasOne<Account>().WithMany().HasForeignKey(c => c.AccountId);
+            e.HasIndex(c => c.AccountId);
+        });
+        modelBuilder.Entity<HandoverManifest>(e =>
+        {
+            e.HasKey(m => m.Id);
+            e.Property(m => m.Scope).HasMaxLength(16);
+            e.Property(m => m.Recipient).HasMaxLength(100);
+            e.HasIndex(m => new { m.Scope, m.ScopeId });
+        });
+        modelBuilder.Entity<HandoverLine>(e =>
+        {
+            e.HasKey(l => new { l.ManifestId, l.Position });
+            e.Property(l => l.UserNumber).HasMaxLength(10).IsFixedLength();
+            e.Property(l => l.HolderName).HasMaxLength(50);
+            e.Property(l => l.Address).HasMaxLength(200);
+            e.Property(l => l.Phone).HasMaxLength(20);
+            e.HasOne<HandoverManifest>().WithMany().HasForeignKey(l => l.ManifestId);
         });
         modelBuilder.Entity<Community>(e =>
         {
@@ -41,6 +79,7 @@ public class AccountsDbContext(DbContextOptions options) : MessagingDbContext(op
             e.Property(c => c.Subdistrict).HasMaxLength(50);
             // A community is named once per district.
             e.HasIndex(c => new { c.District, c.Name }).IsUnique();
+            e.Property(c => c.UserNumberPrefix).HasMaxLength(4);
         });
         modelBuilder.Entity<Riser>(e =>
         {
@@ -59,6 +98,8 @@ public class AccountsDbContext(DbContextOptions options) : MessagingDbContext(op
             e.HasOne<Riser>().WithMany().HasForeignKey(h => h.RiserId);
             // One household per unit of a riser.
             e.HasIndex(h => new { h.RiserId, h.Unit }).IsUnique();
+            e.Property(h => h.Consent).HasConversion<string>().HasMaxLength(16);
+            e.Property(h => h.ConsentSignedBy).HasMaxLength(50);
         });
         modelBuilder.Entity<UserNumberSequence>(e =>
         {
@@ -101,6 +142,54 @@ public sealed class Account
     public DateOnly OpenedOn { get; set; }
     public AccountStatus Status { get; set; }
     public DateTime CreatedAt { get; set; }
+    /// <summary>The surveyed household this account was converted from; null for an account opened directly.</summary>
+    public long? HouseholdId { get; set; }
+    public DateOnly? ClosedOn { get; set; }
+    public string? ClosedReason { get; set; }
+}
+
+public enum AccountChangeKind
+{
+    HolderChanged,
+    PhoneChanged,
+    PersonsChanged,
+    Closed,
+}
+
+/// <summary>One entry of an account's history; nothing is ever overwritten without one.</summary>
+public sealed class AccountChange
+{
+    public long Id { get; set; }
+    public long AccountId { get; set; }
+    public AccountChangeKind Kind { get; set; }
+    public DateOnly EffectiveOn { get; set; }
+    public string? Before { get; set; }
+    public string? After { get; set; }
+    public DateTime RecordedAt { get; set; }
+}
+
+/// <summary>A handover manifest as it was handed over; a re-issue is a new manifest, so the history stays.</summary>
+public sealed class HandoverManifest
+{
+    public Guid Id { get; set; }
+    /// <summary><c>riser</c> or <c>community</c>.</summary>
+    public required string Scope { get; set; }
+    public long ScopeId { get; set; }
+    public required string Recipient { get; set; }
+    public DateOnly HandedOverOn { get; set; }
+    public int AccountCount { get; set; }
+    public DateTime IssuedAt { get; set; }
+}
+
+/// <summary>A line of a manifest, copied at issue time: a later change of holder does not rewrite what was handed over.</summary>
+public sealed class HandoverLine
+{
+    public Guid ManifestId { get; set; }
+    public int Position { get; set; }
+    public required string UserNumber { get; set; }
+    public required string HolderName { get; set; }
+    public required string Address { get; set; }
+    public required string Phone { get; set; }
 }
 
 /// <summary>The last serial issued under a prefix. It only grows, so a number is never issued twice.</summary>
@@ -119,6 +208,8 @@ public sealed class Community
     public required string Subdistrict { get; set; }
     public DateOnly CompletedOn { get; set; }
     public DateTime CreatedAt { get; set; }
+    /// <summary>The user-number prefix of the community's accounts, fixed when it is registered (may follow the district).</summary>
+    public string? UserNumberPrefix { get; set; }
 }
 
 /// <summary>A supply riser (立厅/单元) of a building: the unit of conversion work.</summary>
@@ -128,6 +219,10 @@ public sealed class Riser
     public long CommunityId { get; set; }
     public required string Building { get; set; }
     public required string Label { get; set; }
+    /// <summary>Set when the riser is converted: the day the works were completed.</summary>
+    public DateOnly? ConvertedOn { get; set; }
+    /// <summary>The actual conversion cost of the whole riser, once an operator has entered it.</summary>
+    public long? ActualCostFen { get; set; }
 }
 
 /// <summary>A residential household on a riser, as surveyed.</summary>
@@ -139,4 +234,9 @@ public sealed class Household
     public required string HolderName { get; set; }
     public required string Phone { get; set; }
     public int Persons { get; set; }
+    public ConsentState Consent { get; set; }
+    public string? ConsentSignedBy { get; set; }
+    public DateOnly? ConsentSignedOn { get; set; }
+    public long ResidentFeePaidFen { get; set; }
+    public DateOnly? ResidentFeePaidOn { get; set; }
 }

@@ -10,9 +10,12 @@ namespace Metering.Accounts.Data;
 /// requests or two replicas on one database never read the same serial; a rolled-back allocation
 /// was never issued. The unique index on Accounts.UserNumber is the last guard.
 /// </summary>
-public sealed class UserNumberAllocator(AccountsDbContext db, UserNumberPlan plan)
+public sealed class UserNumberAllocator(AccountsDbContext db, UserNumberPlan defaultPlan)
 {
-    public async Task<IReadOnlyList<UserNumber>> AllocateAsync(int count, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<UserNumber>> AllocateAsync(int count, CancellationToken cancellationToken) =>
+        AllocateAsync(defaultPlan, count, cancellationToken);
+
+    public async Task<IReadOnlyList<UserNumber>> AllocateAsync(UserNumberPlan plan, int count, CancellationToken cancellationToken)
     {
         if (db.Database.CurrentTransaction is null)
             throw new InvalidOperationException("allocate user numbers inside the transaction that stores the accounts");

@@ -28,3 +28,32 @@ public sealed record CostShare(long ResidentFen, long FinanceFen, long UtilityFe
 
     public static readonly CostShare Zero = new(0, 0, 0);
 }
+
+/// <summary>What the programme's report shows for a set of converted households.</summary>
+public sealed record ProgrammeCosts(
+    int HouseholdsConverted, int HouseholdsCostPending, long ActualCostFen, CostShare Shares,
+    long ResidentCollectedFen, long ResidentOutstandingFen)
+{
+    public static readonly ProgrammeCosts Zero = new(0, 0, 0, CostShare.Zero, 0, 0);
+
+    /// <summary>
+    /// A converted riser: its cost split over its households (ordered as <see cref="CostSplit"/> does), each
+    /// household's share, and what each resident has paid of theirs. Without an actual cost the households
+    /// are counted as pending and only the fees already collected show.
+    /// </summary>
+    public static ProgrammeCosts ForRiser(long? actualCostFen, IReadOnlyList<long> residentPaidFen)
+    {
+        var collected = residentPaidFen.Sum();
+        if (actualCostFen is not { } cost)
+            return new ProgrammeCosts(residentPaidFen.Count, residentPaidFen.Count, 0, CostShare.Zero, collected, 0);
+        var shares = CostSplit.PerHousehold(cost, residentPaidFen.Count).Select(c => CostShare.For(c)).ToList();
+        var outstanding = shares.Select((s, i) => Math.Max(s.ResidentFen - residentPaidFen[i], 0)).Sum();
+        return new ProgrammeCosts(residentPaidFen.Count, 0, cost,
+            shares.Aggregate(CostShare.Zero, (sum, s) => sum + s), collected, outstanding);
+    }
+
+    public static ProgrammeCosts operator +(ProgrammeCosts a, ProgrammeCosts b) => new(
+        a.HouseholdsConverted + b.HouseholdsConverted, a.HouseholdsCostPending + b.HouseholdsCostPending,
+        a.ActualCostFen + b.ActualCostFen, a.Shares + b.Shares, a.ResidentCollectedFen + b.ResidentCollectedFen,
+        a.ResidentOutstandingFen + b.ResidentOutstandingFen);
+}

@@ -12,8 +12,8 @@ using Proto = Metering.Contracts.Accounts.V1;
 
 namespace Metering.Accounts.Grpc;
 
-public sealed class AccountsGrpcService(
-    AccountsDbContext db, UserNumberAllocator allocator, UtilityCalendar calendar, TimeProvider clock)
+public sealed partial class AccountsGrpcService(
+    AccountsDbContext db, UserNumberAllocator allocator, UserNumberPlans plans, UtilityCalendar calendar, TimeProvider clock)
     : Proto.Accounts.AccountsBase
 {
     public override async Task<Proto.Account> OpenAccount(OpenAccountRequest request, ServerCallContext context)
@@ -65,9 +65,9 @@ public sealed class AccountsGrpcService(
     public override async Task<Proto.Community> CreateCommunity(CreateCommunityRequest request, ServerCallContext context)
     {
         var ct = context.CancellationToken;
-        var name = Required(request.Name, "name", 100);
-        var district = Required(request.District, "district", 50);
-        var subdistrict = Required(request.Subdistrict, "subdistrict", 50);
+        var name = Fields.Required(request.Name, "name", 100);
+        var district = Fields.Required(request.District, "district", 50);
+        var subdistrict = Fields.Required(request.Subdistrict, "subdistrict", 50);
         var completedOn = DateText.Parse(request.CompletedOn, "completed_on");
         var land = request.Land switch
         {
@@ -91,7 +91,7 @@ public sealed class AccountsGrpcService(
         var community = new Data.Community
         {
             Name = name, District = district, Subdistrict = subdistrict, CompletedOn = completedOn,
-            CreatedAt = clock.GetUtcNow().UtcDateTime,
+            CreatedAt = clock.GetUtcNow().UtcDateTime, UserNumberPrefix = plans.PrefixFor(district),
         };
         db.Communities.Add(community);
         await db.SaveChangesAsync(ct);
@@ -105,8 +105,8 @@ public sealed class AccountsGrpcService(
     public override async Task<Proto.Riser> CreateRiser(CreateRiserRequest request, ServerCallContext context)
     {
         var ct = context.CancellationToken;
-        var building = Required(request.Building, "building", 20);
-        var label = Required(request.Riser, "riser", 20);
+        var building = Fields.Required(request.Building, "building", 20);
+        var label = Fields.Required(request.Riser, "riser", 20);
         if (!await db.Communities.AnyAsync(c => c.Id == request.CommunityId, ct))
             throw new NotFoundException("community", request.CommunityId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (await db.Risers.AnyAsync(r => r.CommunityId == request.CommunityId && r.Building == building && r.Label == label, ct))
@@ -131,38 +131,21 @@ public sealed class AccountsGrpcService(
             _ => throw new InvalidArgumentException("kind", $"unknown supply point kind {request.Kind}"),
         };
         SupplyPoints.RequireResidential(kind);
-        var unit = Required(request.Unit, "unit", 20);
-        var holder = Required(request.HolderName, "holder_name", 50);
-        var phone = Required(request.Phone, "phone", 20);
-        if (!phone.All(c => char.IsAsciiDigit(c) || c is '-' or '+' or ' ') || phone.Count(char.IsAsciiDigit) < 7)
-            throw new InvalidArgumentException("phone", "must be a phone number of at least 7 digits (digits, spaces, '-' or '+')");
-        if (request.Persons is < 1 or > AccountDetails.MaxPersons)
-            throw new InvalidArgumentException("persons", $"must be between 1 and {AccountDetails.MaxPersons}, got {request.Persons}");
-        if (!await db.Risers.AnyAsync(r => r.Id == request.RiserId, ct))
-            throw new NotFoundException("riser", request.RiserId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (await db.Households.AnyAsync(h => h.RiserId == request.RiserId && h.Unit == unit, ct))
-            throw new AlreadyExistsException($"unit {unit} is already registered on riser {request.RiserId}");
+        var details = HouseholdDetails.Validate(request.Unit, request.HolderName, request.Phone, request.Persons);
+        var riser = await db.Risers.AsNoTracking().SingleOrDefaultAsync(r => r.Id == request.RiserId, ct)
+            ?? throw new NotFoundException("riser", request.RiserId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (riser.ConvertedOn is not null)
+            throw new FailedPreconditionException($"riser {request.RiserId} is already converted; a household cannot be added to it");
+        if (await db.Households.AnyAsync(h => h.RiserId == request.RiserId && h.Unit == details.Unit, ct))
+            throw new AlreadyExistsException($"unit {details.Unit} is already registered on riser {request.RiserId}");
         var household = new Data.Household
         {
-            RiserId = request.RiserId, Unit = unit, HolderName = holder, Phone = phone, Persons = request.Persons,
+            RiserId = request.RiserId, Unit = details.Unit, HolderName = details.HolderName, Phone = details.Phone,
+            Persons = details.Persons,
         };
         db.Households.Add(household);
         await db.SaveChangesAsync(ct);
-        return new Proto.Household
-        {
-            HouseholdId = household.Id, RiserId = household.RiserId, Unit = unit, HolderName = holder, Phone = phone,
-            Persons = household.Persons,
-        };
-    }
-
-    private static string Required(string? value, string field, int maxLength)
-    {
-        var trimmed = value?.Trim();
-        if (string.IsNullOrEmpty(trimmed))
-            throw new InvalidArgumentException(field, "is required");
-        if (trimmed.Length > maxLength)
-            throw new InvalidArgumentException(field, $"must be at most {maxLength} characters, got {trimmed.Length}");
-        return trimmed;
+        return ToProto(household, userNumber: null);
     }
 
     private static Proto.Account ToProto(Account account) => new()
@@ -176,5 +159,7 @@ public sealed class AccountsGrpcService(
         InitialRegisterLitres = account.InitialRegisterLitres,
         OpenedOn = DateText.Format(account.OpenedOn),
         Status = account.Status == AccountStatus.Open ? Proto.AccountStatus.Open : Proto.AccountStatus.Closed,
+        HouseholdId = account.HouseholdId ?? 0,
+        ClosedOn = DateText.Format(account.ClosedOn),
     };
 }

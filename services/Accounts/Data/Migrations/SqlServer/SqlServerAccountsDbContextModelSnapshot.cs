@@ -35,6 +35,13 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
                         .HasMaxLength(200)
                         .HasColumnType("nvarchar(200)");
 
+                    b.Property<DateOnly?>("ClosedOn")
+                        .HasColumnType("date");
+
+                    b.Property<string>("ClosedReason")
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("datetime2");
 
@@ -42,6 +49,9 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(50)
                         .HasColumnType("nvarchar(50)");
+
+                    b.Property<long?>("HouseholdId")
+                        .HasColumnType("bigint");
 
                     b.Property<long>("InitialRegisterLitres")
                         .HasColumnType("bigint");
@@ -75,13 +85,58 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
 
                     b.HasKey("Id");
 
+                    b.HasIndex("HolderName");
+
+                    b.HasIndex("HouseholdId")
+                        .IsUnique()
+                        .HasFilter("[HouseholdId] IS NOT NULL");
+
                     b.HasIndex("MeterSerial")
                         .IsUnique();
+
+                    b.HasIndex("Phone");
 
                     b.HasIndex("UserNumber")
                         .IsUnique();
 
                     b.ToTable("Accounts");
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.AccountChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("AccountId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("After")
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<string>("Before")
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<DateOnly>("EffectiveOn")
+                        .HasColumnType("date");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(24)
+                        .HasColumnType("nvarchar(24)");
+
+                    b.Property<DateTime>("RecordedAt")
+                        .HasColumnType("datetime2");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.ToTable("AccountChanges");
                 });
 
             modelBuilder.Entity("Metering.Accounts.Data.Community", b =>
@@ -113,12 +168,85 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
                         .HasMaxLength(50)
                         .HasColumnType("nvarchar(50)");
 
+                    b.Property<string>("UserNumberPrefix")
+                        .HasMaxLength(4)
+                        .HasColumnType("nvarchar(4)");
+
                     b.HasKey("Id");
 
                     b.HasIndex("District", "Name")
                         .IsUnique();
 
                     b.ToTable("Communities");
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.HandoverLine", b =>
+                {
+                    b.Property<Guid>("ManifestId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("int");
+
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<string>("HolderName")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("nvarchar(50)");
+
+                    b.Property<string>("Phone")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("nvarchar(20)");
+
+                    b.Property<string>("UserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("nchar(10)")
+                        .IsFixedLength();
+
+                    b.HasKey("ManifestId", "Position");
+
+                    b.ToTable("HandoverLines");
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.HandoverManifest", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<int>("AccountCount")
+                        .HasColumnType("int");
+
+                    b.Property<DateOnly>("HandedOverOn")
+                        .HasColumnType("date");
+
+                    b.Property<DateTime>("IssuedAt")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("Recipient")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<long>("ScopeId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Scope", "ScopeId");
+
+                    b.ToTable("HandoverManifests");
                 });
 
             modelBuilder.Entity("Metering.Accounts.Data.Household", b =>
@@ -128,6 +256,18 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
                         .HasColumnType("bigint");
 
                     SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Consent")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<string>("ConsentSignedBy")
+                        .HasMaxLength(50)
+                        .HasColumnType("nvarchar(50)");
+
+                    b.Property<DateOnly?>("ConsentSignedOn")
+                        .HasColumnType("date");
 
                     b.Property<string>("HolderName")
                         .IsRequired()
@@ -141,6 +281,12 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("nvarchar(20)");
+
+                    b.Property<long>("ResidentFeePaidFen")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateOnly?>("ResidentFeePaidOn")
+                        .HasColumnType("date");
 
                     b.Property<long>("RiserId")
                         .HasColumnType("bigint");
@@ -166,6 +312,9 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
 
                     SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
+                    b.Property<long?>("ActualCostFen")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("Building")
                         .IsRequired()
                         .HasMaxLength(20)
@@ -173,6 +322,9 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
 
                     b.Property<long>("CommunityId")
                         .HasColumnType("bigint");
+
+                    b.Property<DateOnly?>("ConvertedOn")
+                        .HasColumnType("date");
 
                     b.Property<string>("Label")
                         .IsRequired()
@@ -272,6 +424,24 @@ namespace Metering.Accounts.Data.Migrations.SqlServer
                     b.HasIndex("ProcessedAt");
 
                     b.ToTable("ProcessedMessages", (string)null);
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.AccountChange", b =>
+                {
+                    b.HasOne("Metering.Accounts.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.HandoverLine", b =>
+                {
+                    b.HasOne("Metering.Accounts.Data.HandoverManifest", null)
+                        .WithMany()
+                        .HasForeignKey("ManifestId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Metering.Accounts.Data.Household", b =>

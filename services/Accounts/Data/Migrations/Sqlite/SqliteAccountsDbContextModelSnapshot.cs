@@ -28,6 +28,13 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<DateOnly?>("ClosedOn")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClosedReason")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
@@ -35,6 +42,9 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
                         .IsRequired()
                         .HasMaxLength(50)
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("HouseholdId")
+                        .HasColumnType("INTEGER");
 
                     b.Property<long>("InitialRegisterLitres")
                         .HasColumnType("INTEGER");
@@ -68,13 +78,55 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
+                    b.HasIndex("HolderName");
+
+                    b.HasIndex("HouseholdId")
+                        .IsUnique();
+
                     b.HasIndex("MeterSerial")
                         .IsUnique();
+
+                    b.HasIndex("Phone");
 
                     b.HasIndex("UserNumber")
                         .IsUnique();
 
                     b.ToTable("Accounts");
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.AccountChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("AccountId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("After")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Before")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateOnly>("EffectiveOn")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(24)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("RecordedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.ToTable("AccountChanges");
                 });
 
             modelBuilder.Entity("Metering.Accounts.Data.Community", b =>
@@ -104,6 +156,10 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
                         .HasMaxLength(50)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("UserNumberPrefix")
+                        .HasMaxLength(4)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("District", "Name")
@@ -112,11 +168,92 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
                     b.ToTable("Communities");
                 });
 
+            modelBuilder.Entity("Metering.Accounts.Data.HandoverLine", b =>
+                {
+                    b.Property<Guid>("ManifestId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("HolderName")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Phone")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.HasKey("ManifestId", "Position");
+
+                    b.ToTable("HandoverLines");
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.HandoverManifest", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("AccountCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateOnly>("HandedOverOn")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("IssuedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Recipient")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ScopeId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Scope", "ScopeId");
+
+                    b.ToTable("HandoverManifests");
+                });
+
             modelBuilder.Entity("Metering.Accounts.Data.Household", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("Consent")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ConsentSignedBy")
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateOnly?>("ConsentSignedOn")
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("HolderName")
                         .IsRequired()
@@ -129,6 +266,12 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
                     b.Property<string>("Phone")
                         .IsRequired()
                         .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ResidentFeePaidFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateOnly?>("ResidentFeePaidOn")
                         .HasColumnType("TEXT");
 
                     b.Property<long>("RiserId")
@@ -153,6 +296,9 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("ActualCostFen")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Building")
                         .IsRequired()
                         .HasMaxLength(20)
@@ -160,6 +306,9 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
 
                     b.Property<long>("CommunityId")
                         .HasColumnType("INTEGER");
+
+                    b.Property<DateOnly?>("ConvertedOn")
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Label")
                         .IsRequired()
@@ -257,6 +406,24 @@ namespace Metering.Accounts.Data.Migrations.Sqlite
                     b.HasIndex("ProcessedAt");
 
                     b.ToTable("ProcessedMessages", (string)null);
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.AccountChange", b =>
+                {
+                    b.HasOne("Metering.Accounts.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Metering.Accounts.Data.HandoverLine", b =>
+                {
+                    b.HasOne("Metering.Accounts.Data.HandoverManifest", null)
+                        .WithMany()
+                        .HasForeignKey("ManifestId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Metering.Accounts.Data.Household", b =>
