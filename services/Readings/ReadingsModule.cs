@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Metering.Readings;
 
-/// <summary>Meter readings: the accounts' meters, their readings, and <c>ReadingAccepted</c> for Billing.</summary>
+/// <summary>Meter readings: the accounts' meters and readings (rollover, replacement, estimates, holds, corrections, bulk loads) and the consumption events for Billing.</summary>
 public sealed class ReadingsModule : ServiceModule
 {
     public override string Name => "readings";
@@ -20,11 +20,18 @@ public sealed class ReadingsModule : ServiceModule
         builder.AddServiceDatabase<ReadingsDbContext, SqliteReadingsDbContext, SqlServerReadingsDbContext>("Readings");
         // Other modules of the standalone host register the same clock.
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<ReadingRules>().Bind(builder.Configuration.GetSection("Readings"));
+        builder.Services.AddSingleton<WriteGate>();
         builder.Services.AddScoped<ReadingRecorder>();
+        builder.Services.AddScoped<ReadingCorrector>();
+        builder.Services.AddScoped<BulkIngestor>();
     }
 
-    public override void AddConsumers(IBusRegistrationConfigurator bus) =>
+    public override void AddConsumers(IBusRegistrationConfigurator bus)
+    {
         bus.AddServiceConsumer<AccountOpenedConsumer>(Name);
+        bus.AddServiceConsumer<AccountClosedConsumer>(Name);
+    }
 
     public override void MapEndpoints(IEndpointRouteBuilder endpoints) =>
         endpoints.MapGrpcService<ReadingsGrpcService>();

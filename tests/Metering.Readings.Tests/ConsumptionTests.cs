@@ -91,3 +91,47 @@ public class ConsumptionTests
     public void Today_is_the_date_in_the_utility_s_zone_not_in_UTC(string utc, string today) =>
         Assert.Equal(D(today), UtilityCalendar.For(null).Today(DateTimeOffset.Parse(utc)));
 }
+
+public class RolloverAndEstimateRuleTests
+{
+    private static DateOnly D(string text) => DateOnly.Parse(text);
+
+    [Theory]
+    // DESIGN.md §4.2: across a rollover, 100 000 m³ − previous + current.
+    [InlineData(99_950_000, 50_000, 100_000)]
+    [InlineData(99_999_999, 0, 1)]
+    [InlineData(99_000_000, 0, 1_000_000)]
+    public void A_lower_register_near_the_top_is_a_rollover(long previous, long current, long expected) =>
+        Assert.Equal(expected, Consumption.Measure(new PreviousReading(D("2026-03-31"), previous, ReadingKind.Actual), D("2026-06-30"), current));
+
+    [Theory]
+    [InlineData(98_999_999, 0, "a register does not run backwards")]
+    [InlineData(99_500_000, 600_000, "as a rollover it would mean 1100000 L")]
+    public void A_lower_register_far_from_the_top_or_implying_too_much_is_refused(long previous, long current, string reason)
+    {
+        var error = Assert.Throws<FailedPreconditionException>(() =>
+            Consumption.Measure(new PreviousReading(D("2026-03-31"), previous, ReadingKind.Actual), D("2026-06-30"), current));
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public void An_actual_reading_after_estimates_is_measured_from_the_last_real_register_minus_what_the_estimates_billed()
+    {
+        // Real 100 m³, then two estimates of 30 m³ each (register 160 m³), then the meter shows 140 m³.
+        var previous = new PreviousReading(D("2026-06-30"), 160_000, ReadingKind.Estimated, ActualBaseLitres: 100_000, EstimatedSinceLitres: 60_000);
+        Assert.Equal(-20_000, Consumption.Measure(previous, D("2026-09-30"), 140_000));
+        Assert.Throws<FailedPreconditionException>(() => Consumption.Measure(previous, D("2026-09-30"), 99_000));
+    }
+
+    [Fact]
+    public void A_reading_far_above_the_account_s_average_or_above_the_cap_is_an_anomaly()
+    {
+        var rules = ReadingRules.Default;
+        Assert.Null(UsageHistory.AnomalyReason(120_000, 30, (1_000m, 100), rules));
+        Assert.NotNull(UsageHistory.AnomalyReason(120_001, 30, (1_000m, 100), rules));
+        // Too little history for the factor test; small volumes never by factor.
+        Assert.Null(UsageHistory.AnomalyReason(400_000, 30, (1_000m, 29), rules));
+        Assert.Null(UsageHistory.AnomalyReason(20_000, 1, (10m, 100), rules));
+        Assert.Contains("above the cap", UsageHistory.AnomalyReason(500_001, 365, null, rules));
+    }
+}

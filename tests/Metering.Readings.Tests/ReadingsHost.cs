@@ -1,4 +1,5 @@
 using MassTransit;
+using System.Text.Json;
 using Metering.Contracts.Events;
 using Metering.Domain;
 using Metering.Readings.Data;
@@ -39,9 +40,58 @@ public sealed class ReadingsHost : ServiceFactory<ReadingsModule>
     {
         var userNumber = UserNumberFor(body);
         await PublishAsync(Opened(userNumber, initialRegisterLitres, openedOn));
+        return await WaitForAccountAsync(userNumber);
+    }
+
+    public async Task<string> WaitForAccountAsync(string userNumber)
+    {
         await Eventually.Get(() => QueryAsync(db => db.Accounts.AnyAsync(a => a.UserNumber == userNumber)),
             known => known, what: $"account {userNumber} to reach Readings");
         return userNumber;
+    }
+
+    /// <summary>Publishes any event on the host's bus, as another service would.</summary>
+    public async Task PublishEventAsync<T>(T message) where T : class
+    {
+        _ = Server;
+        await Services.GetRequiredService<IBus>().Publish(message);
+    }
+
+    /// <summary>
+    /// What Billing is told about an account's consumption, from the outbox: every accepted reading (single or
+    /// in a batch) plus, for each correction, new − old.
+    /// </summary>
+    public async Task<long> BilledLitresAsync(string userNumber)
+    {
+        var rows = await QueryAsync(db => db.OutboxMessages.AsNoTracking().OrderBy(m => m.Id).ToListAsync());
+        long total = 0;
+        foreach (var row in rows)
+        {
+            if (row.MessageType.StartsWith(typeof(ReadingAccepted).FullName + ","))
+            {
+                var e = JsonSerializer.Deserialize<ReadingAccepted>(row.Body)!;
+                if (e.UserNumber == userNumber) total += e.ConsumptionLitres;
+            }
+            else if (row.MessageType.StartsWith(typeof(ReadingBatchAccepted).FullName + ","))
+            {
+                total += JsonSerializer.Deserialize<ReadingBatchAccepted>(row.Body)!.Readings
+                    .Where(r => r.UserNumber == userNumber).Sum(r => r.ConsumptionLitres);
+            }
+            else if (row.MessageType.StartsWith(typeof(ReadingCorrected).FullName + ","))
+            {
+                var e = JsonSerializer.Deserialize<ReadingCorrected>(row.Body)!;
+                if (e.UserNumber == userNumber) total += e.NewConsumptionLitres - e.OldConsumptionLitres;
+            }
+        }
+        return total;
+    }
+
+    /// <summary>The outbox's events of type <typeparamref name="T"/>, in the order written.</summary>
+    public async Task<List<T>> EventsAsync<T>()
+    {
+        var rows = await QueryAsync(db => db.OutboxMessages.AsNoTracking()
+            .Where(m => m.MessageType.StartsWith(typeof(T).FullName + ",")).OrderBy(m => m.Id).ToListAsync());
+        return rows.Select(r => JsonSerializer.Deserialize<T>(r.Body)!).ToList();
     }
 
     public async Task PublishAsync(AccountOpened message, Guid? messageId = null)

@@ -127,7 +127,7 @@ public sealed class RecordReadingTests : IDisposable
         { null, "2026-06-30", 100_000_000, StatusCode.InvalidArgument, "register_litres" },
         { null, "2026-06-30", 99_999, StatusCode.FailedPrecondition, null },
         { null, "2026-02-28", 90_000, StatusCode.FailedPrecondition, null },
-        { null, "2025-12-31", 0, StatusCode.FailedPrecondition, null },
+        { null, "2025-12-31", 0, StatusCode.InvalidArgument, "read_on" },
         { null, "2026-03-31", 100_001, StatusCode.FailedPrecondition, null },
     };
 

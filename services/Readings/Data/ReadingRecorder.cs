@@ -1,38 +1,134 @@
-using Metering.Contracts.Events;
 using Metering.Domain;
 using Metering.Hosting.Messaging;
 using Metering.Readings.Domain;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Metering.Readings.Data;
 
 /// <summary>
-/// Records readings into an account's chain: each one is measured from the chain head and becomes
-/// the new head, with its <c>ReadingAccepted</c> in the same SaveChanges. One class for the RPC and,
-/// later, for bulk ingestion, so both apply the same rules.
+/// Records single readings, estimates and meter replacements into an account's chain: each new
+/// reading is measured from the chain head and becomes the new head, with its <c>ReadingAccepted</c>
+/// in the same SaveChanges (none while it is held).
 /// </summary>
-public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, ILogger<ReadingRecorder> logger)
+public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IOptions<ReadingRules> rules, WriteGate gate,
+    ILogger<ReadingRecorder> logger)
 {
     /// <summary>A conflict means another reading of the account committed first; measuring again from it usually settles it.</summary>
     public const int MaxAttempts = 3;
 
+    private ReadingRules Rules => rules.Value;
+
     /// <summary>Records an actual reading, or answers the one already recorded on that date with that value.</summary>
-    public async Task<Reading> RecordActualAsync(UserNumber userNumber, NewReading input, CancellationToken cancellationToken)
+    public Task<Recorded> RecordActualAsync(UserNumber userNumber, NewReading input, CancellationToken cancellationToken) =>
+        WithRetryAsync(userNumber, input.ReadOn, (chain, now) => chain.RecordActual(input, Rules, Guid.CreateVersion7(now)), cancellationToken);
+
+    public Task<Recorded> RecordEstimateAsync(UserNumber userNumber, DateOnly readOn, CancellationToken cancellationToken) =>
+        WithRetryAsync(userNumber, readOn, (chain, now) => chain.RecordEstimate(readOn, Rules, Guid.CreateVersion7(now)), cancellationToken);
+
+    /// <summary>
+    /// The old meter's final reading (measured from the chain head like any reading, and billed) and the new
+    /// meter with its initial reading, which becomes the head: the next reading is measured from it, so the
+    /// period's consumption is (old final − last old reading) + (new reading − new initial).
+    /// </summary>
+    public async Task<(Reading Final, Reading Initial, Meter NewMeter)> ReplaceMeterAsync(
+        UserNumber userNumber, DateOnly replacedOn, long oldFinalLitres, string newSerial, MeterRegister newRegister,
+        long newInitialLitres, CancellationToken cancellationToken)
+    {
+        newRegister.Check(newInitialLitres, "new_initial_register_litres");
+        using var writing = await gate.EnterAsync(db, cancellationToken);
+        var loaded = await LoadOneAsync(userNumber, replacedOn, cancellationToken);
+        var (account, oldMeter, chain) = loaded;
+        oldMeter.Register.Check(oldFinalLitres, "old_final_register_litres");
+        if (replacedOn < oldMeter.InstalledOn)
+            throw new InvalidArgumentException("replaced_on",
+                $"{DateText.Format(replacedOn)} is before the old meter's installation on {DateText.Format(oldMeter.InstalledOn)}");
+        if (account.Status == AccountStatus.Closed)
+            throw new FailedPreconditionException($"account {userNumber.Value} is closed: its meter is not replaced");
+        var consumption = Consumption.Measure(chain.PreviousOfHead(), replacedOn, oldFinalLitres, oldMeter.Register, Rules);
+
+        var now = clock.GetUtcNow();
+        var head = chain.Head;
+        // One transaction: the new meter's id is needed by its initial reading, so there are two saves.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var final = new Reading
+        {
+            Id = Guid.CreateVersion7(now),
+            AccountId = account.Id,
+            MeterId = oldMeter.Id,
+            Sequence = head.Sequence + 1,
+            ReadOn = replacedOn,
+            RegisterLitres = oldFinalLitres,
+            Kind = ReadingKind.Final,
+            Status = ReadingStatus.Accepted,
+            ConsumptionLitres = consumption,
+            PreviousReadOn = head.ReadOn,
+            PreviousRegisterLitres = head.RegisterLitres,
+            RecordedAt = now.UtcDateTime,
+        };
+        var newMeter = new Meter
+        {
+            AccountId = account.Id,
+            Serial = newSerial,
+            CapacityLitres = newRegister.CapacityLitres,
+            InitialRegisterLitres = newInitialLitres,
+            InstalledOn = replacedOn,
+        };
+        db.Meters.Attach(oldMeter);
+        oldMeter.RemovedOn = replacedOn;
+        db.Meters.Add(newMeter);
+        db.Readings.Add(final);
+        db.Publish(ChainStore.Accepted(account.UserNumber, final, now));
+        await db.SaveChangesAsync(cancellationToken);
+
+        var initial = new Reading
+        {
+            Id = Guid.CreateVersion7(now),
+            AccountId = account.Id,
+            MeterId = newMeter.Id,
+            Sequence = final.Sequence + 1,
+            ReadOn = replacedOn,
+            RegisterLitres = newInitialLitres,
+            Kind = ReadingKind.Initial,
+            Status = ReadingStatus.Accepted,
+            ConsumptionLitres = 0,
+            RecordedAt = now.UtcDateTime,
+        };
+        db.Readings.Add(initial);
+        account.LastReadingSequence = initial.Sequence;
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (final, initial, newMeter);
+    }
+
+    private async Task<Recorded> WithRetryAsync(UserNumber userNumber, DateOnly readOn,
+        Func<ReadingChain, DateTimeOffset, Recorded> record, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await TryRecordActualAsync(userNumber, input, cancellationToken);
+                // Reading runs alongside other requests (WAL); only the write queues behind the gate.
+                var loaded = await LoadOneAsync(userNumber, readOn, cancellationToken);
+                var now = clock.GetUtcNow();
+                var recorded = record(loaded.Chain, now);
+                if (recorded.Outcome == RecordOutcome.Duplicate)
+                    return recorded;
+                foreach (var message in ChainStore.Stage(db, loaded, now))
+                    db.Publish(message);
+                // Moving the head checks the concurrency token: if another reading moved it first, nothing here commits.
+                using (await gate.EnterAsync(db, cancellationToken))
+                    await db.SaveChangesAsync(cancellationToken);
+                return recorded;
             }
             // The token on the chain head, or else the unique (account, sequence) index, stops the loser of a race.
             catch (DbUpdateException) when (attempt < MaxAttempts)
             {
                 db.ChangeTracker.Clear();
                 logger.LogInformation("Reading of {UserNumber} on {ReadOn} lost a race (attempt {Attempt}); measuring again",
-                    userNumber.Value, DateText.Format(input.ReadOn), attempt);
+                    userNumber.Value, DateText.Format(readOn), attempt);
             }
-            catch (DbUpdateConcurrencyException)
+            catch (DbUpdateException)
             {
                 db.ChangeTracker.Clear();
                 throw new FailedPreconditionException(
@@ -41,61 +137,14 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IL
         }
     }
 
-    private async Task<Reading> TryRecordActualAsync(UserNumber userNumber, NewReading input, CancellationToken cancellationToken)
+    /// <summary>The account's chain with the readings of the 12 months before <paramref name="readOn"/> (averages, duplicates).</summary>
+    private async Task<LoadedChain> LoadOneAsync(UserNumber userNumber, DateOnly readOn, CancellationToken cancellationToken)
     {
-        var account = await db.Accounts.Include(a => a.Meters)
-            .SingleOrDefaultAsync(a => a.UserNumber == userNumber.Value, cancellationToken)
-            ?? throw new NotFoundException("account", userNumber.Value,
+        var since = readOn.AddDays(-UsageHistory.WindowDays - 1);
+        var chains = await ChainStore.LoadAsync(db, [userNumber.Value], since, cancellationToken);
+        return chains.TryGetValue(userNumber.Value, out var loaded)
+            ? loaded
+            : throw new NotFoundException("account", userNumber.Value,
                 "Readings learns of new accounts from Accounts, so one opened moments ago may not have arrived yet");
-        var meter = account.Meters.Single(m => m.RemovedOn == null);
-        meter.Register.Check(input.RegisterLitres);
-
-        // The same reading sent again (a client retry) gets the first answer and no second event.
-        var sameDay = await db.Readings.AsNoTracking()
-            .Where(r => r.AccountId == account.Id && r.ReadOn == input.ReadOn && r.Kind == ReadingKind.Actual)
-            .FirstOrDefaultAsync(cancellationToken);
-        if (sameDay is not null)
-        {
-            if (sameDay.RegisterLitres == input.RegisterLitres)
-                return sameDay;
-            throw new FailedPreconditionException(
-                $"account {userNumber.Value} already has a reading of {sameDay.RegisterLitres} L on {DateText.Format(input.ReadOn)}; " +
-                "a different value for that date needs a correction");
-        }
-
-        if (account.Status == AccountStatus.Closed)
-            throw new FailedPreconditionException($"account {userNumber.Value} is closed: it takes no more readings");
-
-        var previous = await db.Readings.AsNoTracking()
-            .SingleAsync(r => r.AccountId == account.Id && r.Sequence == account.LastReadingSequence, cancellationToken);
-        var consumption = Consumption.Measure(
-            new PreviousReading(previous.ReadOn, previous.RegisterLitres, previous.Kind), input.ReadOn, input.RegisterLitres);
-
-        var now = clock.GetUtcNow();
-        var reading = new Reading
-        {
-            Id = Guid.CreateVersion7(now),
-            AccountId = account.Id,
-            MeterId = meter.Id,
-            Sequence = previous.Sequence + 1,
-            ReadOn = input.ReadOn,
-            RegisterLitres = input.RegisterLitres,
-            Kind = ReadingKind.Actual,
-            Status = ReadingStatus.Accepted,
-            ConsumptionLitres = consumption,
-            PreviousReadOn = previous.ReadOn,
-            PreviousRegisterLitres = previous.RegisterLitres,
-            RecordedAt = now.UtcDateTime,
-        };
-        db.Readings.Add(reading);
-        // Moving the head checks the concurrency token: if another reading moved it first, nothing here commits.
-        account.LastReadingSequence = reading.Sequence;
-        db.Publish(new ReadingAccepted(reading.Id, account.UserNumber, previous.ReadOn, previous.RegisterLitres,
-            reading.ReadOn, reading.RegisterLitres, reading.ConsumptionLitres, KindName(reading.Kind), now));
-        await db.SaveChangesAsync(cancellationToken);
-        return reading;
     }
-
-    /// <summary>The kind as events and the proto spell it: <c>ACTUAL</c>, <c>ESTIMATED</c>.</summary>
-    public static string KindName(ReadingKind kind) => kind.ToString().ToUpperInvariant();
 }

@@ -14,6 +14,8 @@ public class ReadingsDbContext(DbContextOptions options) : MessagingDbContext(op
 
     public DbSet<Reading> Readings => Set<Reading>();
 
+    public DbSet<ReadingCorrection> Corrections => Set<ReadingCorrection>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -45,6 +47,16 @@ public class ReadingsDbContext(DbContextOptions options) : MessagingDbContext(op
             e.HasIndex(r => new { r.AccountId, r.ReadOn });
             e.Property(r => r.Kind).HasConversion<string>().HasMaxLength(16);
             e.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
+            e.Property(r => r.HoldReason).HasMaxLength(300);
+            // Operators list the held readings.
+            e.HasIndex(r => r.Status);
+        });
+        modelBuilder.Entity<ReadingCorrection>(e =>
+        {
+            e.HasKey(c => c.Id);
+            e.Property(c => c.Reason).HasMaxLength(500);
+            e.HasOne<Reading>().WithMany().HasForeignKey(c => c.ReadingId);
+            e.HasIndex(c => c.AccountId);
         });
     }
 }
@@ -77,6 +89,9 @@ public sealed class Account
     public AccountStatus Status { get; set; }
     public DateOnly OpenedOn { get; set; }
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>From <c>AccountClosed</c>: readings dated after it are refused.</summary>
+    public DateOnly? ClosedOn { get; set; }
 
     /// <summary><see cref="Reading.Sequence"/> of the reading the next one is measured from.</summary>
     public int LastReadingSequence { get; set; }
@@ -122,4 +137,26 @@ public sealed class Reading
 
     public long? PreviousRegisterLitres { get; set; }
     public DateTime RecordedAt { get; set; }
+
+    /// <summary>Why the reading is (or was) held for review.</summary>
+    public string? HoldReason { get; set; }
+
+    public DateTime? ReleasedAt { get; set; }
+
+    /// <summary>Last time an operator corrected its register value.</summary>
+    public DateTime? CorrectedAt { get; set; }
+}
+
+/// <summary>An operator's correction of a reading's register value, kept for the account's history.</summary>
+public sealed class ReadingCorrection
+{
+    public long Id { get; set; }
+    public Guid ReadingId { get; set; }
+    public long AccountId { get; set; }
+    public long OldRegisterLitres { get; set; }
+    public long NewRegisterLitres { get; set; }
+    public long OldConsumptionLitres { get; set; }
+    public long NewConsumptionLitres { get; set; }
+    public required string Reason { get; set; }
+    public DateTime CorrectedAt { get; set; }
 }

@@ -6,6 +6,9 @@ public enum ReadingKind
     Initial,
     Actual,
     Estimated,
+
+    /// <summary>A replaced meter's last register value, recorded with the replacement.</summary>
+    Final,
 }
 
 public enum ReadingStatus

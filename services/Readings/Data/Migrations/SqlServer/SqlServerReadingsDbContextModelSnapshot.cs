@@ -103,6 +103,9 @@ namespace Metering.Readings.Data.Migrations.SqlServer
 
                     SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
+                    b.Property<DateOnly?>("ClosedOn")
+                        .HasColumnType("date");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("datetime2");
 
@@ -180,6 +183,13 @@ namespace Metering.Readings.Data.Migrations.SqlServer
                     b.Property<long>("ConsumptionLitres")
                         .HasColumnType("bigint");
 
+                    b.Property<DateTime?>("CorrectedAt")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("HoldReason")
+                        .HasMaxLength(300)
+                        .HasColumnType("nvarchar(300)");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -203,6 +213,9 @@ namespace Metering.Readings.Data.Migrations.SqlServer
                     b.Property<long>("RegisterLitres")
                         .HasColumnType("bigint");
 
+                    b.Property<DateTime?>("ReleasedAt")
+                        .HasColumnType("datetime2");
+
                     b.Property<int>("Sequence")
                         .HasColumnType("int");
 
@@ -215,12 +228,57 @@ namespace Metering.Readings.Data.Migrations.SqlServer
 
                     b.HasIndex("MeterId");
 
+                    b.HasIndex("Status");
+
                     b.HasIndex("AccountId", "ReadOn");
 
                     b.HasIndex("AccountId", "Sequence")
                         .IsUnique();
 
                     b.ToTable("Readings");
+                });
+
+            modelBuilder.Entity("Metering.Readings.Data.ReadingCorrection", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("AccountId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("CorrectedAt")
+                        .HasColumnType("datetime2");
+
+                    b.Property<long>("NewConsumptionLitres")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("NewRegisterLitres")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("OldConsumptionLitres")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("OldRegisterLitres")
+                        .HasColumnType("bigint");
+
+                    b.Property<Guid>("ReadingId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("nvarchar(500)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("ReadingId");
+
+                    b.ToTable("Corrections");
                 });
 
             modelBuilder.Entity("Metering.Readings.Data.Meter", b =>
@@ -244,6 +302,15 @@ namespace Metering.Readings.Data.Migrations.SqlServer
                         .WithMany()
                         .HasForeignKey("MeterId")
                         .OnDelete(DeleteBehavior.NoAction)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Metering.Readings.Data.ReadingCorrection", b =>
+                {
+                    b.HasOne("Metering.Readings.Data.Reading", null)
+                        .WithMany()
+                        .HasForeignKey("ReadingId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 

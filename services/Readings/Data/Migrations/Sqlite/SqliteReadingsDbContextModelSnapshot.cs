@@ -94,6 +94,9 @@ namespace Metering.Readings.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<DateOnly?>("ClosedOn")
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
@@ -169,6 +172,13 @@ namespace Metering.Readings.Data.Migrations.Sqlite
                     b.Property<long>("ConsumptionLitres")
                         .HasColumnType("INTEGER");
 
+                    b.Property<DateTime?>("CorrectedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("HoldReason")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -192,6 +202,9 @@ namespace Metering.Readings.Data.Migrations.Sqlite
                     b.Property<long>("RegisterLitres")
                         .HasColumnType("INTEGER");
 
+                    b.Property<DateTime?>("ReleasedAt")
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Sequence")
                         .HasColumnType("INTEGER");
 
@@ -204,12 +217,55 @@ namespace Metering.Readings.Data.Migrations.Sqlite
 
                     b.HasIndex("MeterId");
 
+                    b.HasIndex("Status");
+
                     b.HasIndex("AccountId", "ReadOn");
 
                     b.HasIndex("AccountId", "Sequence")
                         .IsUnique();
 
                     b.ToTable("Readings");
+                });
+
+            modelBuilder.Entity("Metering.Readings.Data.ReadingCorrection", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("AccountId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("CorrectedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("NewConsumptionLitres")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("NewRegisterLitres")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("OldConsumptionLitres")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("OldRegisterLitres")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("ReadingId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("ReadingId");
+
+                    b.ToTable("Corrections");
                 });
 
             modelBuilder.Entity("Metering.Readings.Data.Meter", b =>
@@ -233,6 +289,15 @@ namespace Metering.Readings.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("MeterId")
                         .OnDelete(DeleteBehavior.NoAction)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Metering.Readings.Data.ReadingCorrection", b =>
+                {
+                    b.HasOne("Metering.Readings.Data.Reading", null)
+                        .WithMany()
+                        .HasForeignKey("ReadingId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 
