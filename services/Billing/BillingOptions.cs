@@ -8,4 +8,10 @@ public sealed class BillingOptions
 
     /// <summary>Accounts billed per transaction of a run: bounds memory, lock time, and the size of one BillIssued.</summary>
     public int RunBatchSize { get; set; } = 200;
+
+    /// <summary>Accounts per chunk of a run: the work item one replica takes from the runs queue.</summary>
+    public int RunChunkSize { get; set; } = 5000;
+
+    /// <summary>How often the progress stream of a run looks at the run's counters.</summary>
+    public int ProgressIntervalMilliseconds { get; set; } = 500;
 }

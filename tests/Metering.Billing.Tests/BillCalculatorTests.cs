@@ -6,22 +6,24 @@ public class BillCalculatorTests
 {
     private static readonly Tariff Liaocheng = Tariff.Liaocheng;
 
+    private const string L = "liaocheng-residential";
+
     private static readonly DateOnly Opened = new(2026, 1, 1);
 
     public static TheoryData<long, long, long, BillLineItem[]> WorkedExample => new()
     {
         // DESIGN.md §4.3, readings 0 → 100 → 150 → 260 m³ in 2026.
-        { 0, 100_000, 33_200, [new(2026, 1, 100_000, 332, 33_200)] },
-        { 100_000, 50_000, 17_158, [new(2026, 1, 44_000, 332, 14_608), new(2026, 2, 6_000, 425, 2_550)] },
-        { 150_000, 110_000, 52_290, [new(2026, 2, 90_000, 425, 38_250), new(2026, 3, 20_000, 702, 14_040)] },
+        { 0, 100_000, 33_200, [new(2026, 1, 100_000, 332, 33_200, L)] },
+        { 100_000, 50_000, 17_158, [new(2026, 1, 44_000, 332, 14_608, L), new(2026, 2, 6_000, 425, 2_550, L)] },
+        { 150_000, 110_000, 52_290, [new(2026, 2, 90_000, 425, 38_250, L), new(2026, 3, 20_000, 702, 14_040, L)] },
         // All three tiers in one bill.
-        { 0, 300_000, 130_728, [new(2026, 1, 144_000, 332, 47_808), new(2026, 2, 96_000, 425, 40_800), new(2026, 3, 60_000, 702, 42_120)] },
+        { 0, 300_000, 130_728, [new(2026, 1, 144_000, 332, 47_808, L), new(2026, 2, 96_000, 425, 40_800, L), new(2026, 3, 60_000, 702, 42_120, L)] },
         // Exactly on a threshold: one tier touched.
-        { 0, 144_000, 47_808, [new(2026, 1, 144_000, 332, 47_808)] },
-        { 144_000, 96_000, 40_800, [new(2026, 2, 96_000, 425, 40_800)] },
+        { 0, 144_000, 47_808, [new(2026, 1, 144_000, 332, 47_808, L)] },
+        { 144_000, 96_000, 40_800, [new(2026, 2, 96_000, 425, 40_800, L)] },
         // An estimate corrected downwards walks back down the tiers: a credit, highest tier first.
-        { 150_000, -20_000, -7_198, [new(2026, 2, -6_000, 425, -2_550), new(2026, 1, -14_000, 332, -4_648)] },
-        { 260_000, -260_000, -102_648, [new(2026, 3, -20_000, 702, -14_040), new(2026, 2, -96_000, 425, -40_800), new(2026, 1, -144_000, 332, -47_808)] },
+        { 150_000, -20_000, -7_198, [new(2026, 2, -6_000, 425, -2_550, L), new(2026, 1, -14_000, 332, -4_648, L)] },
+        { 260_000, -260_000, -102_648, [new(2026, 3, -20_000, 702, -14_040, L), new(2026, 2, -96_000, 425, -40_800, L), new(2026, 1, -144_000, 332, -47_808, L)] },
         // Nothing consumed: nothing charged.
         { 120_000, 0, 0, [] },
     };
@@ -73,7 +75,7 @@ public class BillCalculatorTests
 
         Assert.Equal(150_000, bill.VolumeLitres);
         Assert.Equal(33_200 + 17_158, bill.AmountFen);
-        Assert.Equal([new BillLineItem(2026, 1, 144_000, 332, 47_808), new BillLineItem(2026, 2, 6_000, 425, 2_550)], bill.Lines);
+        Assert.Equal([new BillLineItem(2026, 1, 144_000, 332, 47_808, L), new BillLineItem(2026, 2, 6_000, 425, 2_550, L)], bill.Lines);
         Assert.Equal(150_000, bill.BilledLitresAfter[2026]);
     }
 
@@ -99,9 +101,9 @@ public class BillCalculatorTests
 
         Assert.Equal(
         [
-            new BillLineItem(2025, 1, 4_000, 332, Liaocheng.RoundedCharge(144_000) - Liaocheng.RoundedCharge(140_000)),
-            new BillLineItem(2025, 2, 27_000, 425, Liaocheng.RoundedCharge(171_000) - Liaocheng.RoundedCharge(144_000)),
-            new BillLineItem(2026, 1, 30_000, 332, 9_960),
+            new BillLineItem(2025, 1, 4_000, 332, Liaocheng.RoundedCharge(144_000) - Liaocheng.RoundedCharge(140_000), L),
+            new BillLineItem(2025, 2, 27_000, 425, Liaocheng.RoundedCharge(171_000) - Liaocheng.RoundedCharge(144_000), L),
+            new BillLineItem(2026, 1, 30_000, 332, 9_960, L),
         ], bill.Lines);
         Assert.Equal(61_000, bill.VolumeLitres);
         Assert.Equal(171_000, bill.BilledLitresAfter[2025]);
@@ -120,7 +122,7 @@ public class BillCalculatorTests
 
         var bill = BillCalculator.Bill(Liaocheng, intervals, new Dictionary<int, long>());
 
-        Assert.Equal([new BillLineItem(2026, 1, 25_000, 332, 8_300)], bill.Lines);
+        Assert.Equal([new BillLineItem(2026, 1, 25_000, 332, 8_300, L)], bill.Lines);
     }
 
     [Fact]

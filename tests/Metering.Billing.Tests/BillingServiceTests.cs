@@ -86,7 +86,7 @@ public sealed class BillingServiceTests : IDisposable
 
     private static BillLine Line(int year, int tier, long litres, long price, long fen) => new()
     {
-        Year = year, Tier = tier, VolumeLitres = litres, PriceFenPerM3 = price, AmountFen = fen,
+        Year = year, Tier = tier, VolumeLitres = litres, PriceFenPerM3 = price, AmountFen = fen, Tariff = "liaocheng-residential",
     };
 
     [Fact]
@@ -380,7 +380,8 @@ public sealed class BillingServiceTests : IDisposable
         using var host = new ServiceFactory<BillingModule>(new Dictionary<string, string?>
         {
             ["Outbox:RelayEnabled"] = "false",
-            ["Billing:RunBatchSize"] = "2",
+            ["Billing:RunBatchSize"] = "1",
+            ["Billing:RunChunkSize"] = "2",
         });
         var client = new BillingClient(host.Channel);
         var users = Enumerable.Range(200, 5).Select(User).ToList();
@@ -401,24 +402,31 @@ public sealed class BillingServiceTests : IDisposable
         var started = await client.StartBillingRunAsync(new StartBillingRunRequest { CutOff = "2026-03-31" });
         var runId = Guid.Parse(started.RunId);
 
-        // The first delivery got as far as one batch (and the run was RUNNING) before the process died.
+        // Planned (chunks of 2, 2 and 1 accounts); chunk 2 got one batch done before the process died.
         using (var scope = host.Services.CreateScope())
         {
-            var db = scope.ServiceProvider.GetRequiredService<BillingDbContext>();
-            await db.Runs.Where(r => r.Id == runId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, BillingRunStatus.Running));
-            await scope.ServiceProvider.GetRequiredService<BillingRunProcessor>()
-                .BillBatchAsync(runId, D("2026-03-31"), users.Take(2).ToList(), CancellationToken.None);
+            var processor = scope.ServiceProvider.GetRequiredService<BillingRunProcessor>();
+            await processor.PlanAsync(runId, CancellationToken.None);
+            await processor.BillAccountsAsync(runId, [users[2]], CancellationToken.None);
         }
-        // The message is redelivered: twice, the second after the run has completed.
+        // Every message is redelivered twice, the planning one and each chunk's, the last ones after the run completed.
         for (var delivery = 0; delivery < 2; delivery++)
         {
-            using var scope = host.Services.CreateScope();
-            await scope.ServiceProvider.GetRequiredService<BillingRunProcessor>().ProcessAsync(runId, CancellationToken.None);
+            foreach (var chunk in new[] { 0, 1, 2, 3 })
+            {
+                using var scope = host.Services.CreateScope();
+                var processor = scope.ServiceProvider.GetRequiredService<BillingRunProcessor>();
+                if (chunk == 0)
+                    await processor.PlanAsync(runId, CancellationToken.None);
+                else
+                    await processor.ProcessChunkAsync(runId, chunk, CancellationToken.None);
+            }
         }
 
         var run = await client.GetBillingRunAsync(new GetBillingRunRequest { RunId = started.RunId });
         Assert.Equal(Proto.BillingRunStatus.Completed, run.Status);
         Assert.Equal((5, 5, 5 * 50_358L), (run.AccountsBilled, run.BillsIssued, run.TotalFen));
+        Assert.Equal((5, 3, 3), (run.AccountsTotal, run.ChunksTotal, run.ChunksDone));
         using (var scope = host.Services.CreateScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<BillingDbContext>();

@@ -8,8 +8,8 @@ public sealed record ConsumptionInterval(
     long RegisterLitres,
     long ConsumptionLitres);
 
-/// <summary>One tier touched by a bill in one year.</summary>
-public sealed record BillLineItem(int Year, int Tier, long VolumeLitres, long PriceFenPerM3, long AmountFen);
+/// <summary>One tier of one tariff version touched by a bill in one year.</summary>
+public sealed record BillLineItem(int Year, int Tier, long VolumeLitres, long PriceFenPerM3, long AmountFen, string Tariff);
 
 /// <summary>
 /// What a bill charges: its lines (adding up to <see cref="AmountFen"/>), its volume, and the
@@ -49,7 +49,7 @@ public static class BillCalculator
                 continue;
             var (start, end) = litres > 0 ? (segmentLow, segmentHigh) : (segmentHigh, segmentLow);
             lines.Add(new BillLineItem(year, tier.Tier, end - start, tier.PriceFenPerM3,
-                tariff.RoundedCharge(end) - tariff.RoundedCharge(start)));
+                tariff.RoundedCharge(end) - tariff.RoundedCharge(start), tariff.Code));
         }
         // A credit walks the tiers back down: show the highest tier first, as it is given back first.
         if (litres < 0)
@@ -57,38 +57,88 @@ public static class BillCalculator
         return lines;
     }
 
+    /// <summary>One bill under a single tariff, household size irrelevant (the default tariff has no large-household rule).</summary>
+    public static BillComputation Bill(
+        Tariff tariff, IEnumerable<ConsumptionInterval> intervals, IReadOnlyDictionary<int, long> billedLitresBefore) =>
+        Bill(ChargeBasis.Of(tariff), intervals, billedLitresBefore);
+
     /// <summary>
-    /// One bill over an account's unbilled intervals, taken in date order. Each interval is split
-    /// between calendar years and each part bills against its own year's position; lines of the
-    /// same year, tier and price are merged.
+    /// One bill over an account's unbilled intervals, taken in date order. Each interval is split by days
+    /// at 1 January, at tariff changes and at household size changes; each part bills against its own
+    /// year's position with the tariff (and thresholds) in force on its days. Lines of the same year,
+    /// tier, price and tariff version are merged.
     /// </summary>
     public static BillComputation Bill(
-        Tariff tariff, IEnumerable<ConsumptionInterval> intervals, IReadOnlyDictionary<int, long> billedLitresBefore)
+        ChargeBasis basis, IEnumerable<ConsumptionInterval> intervals, IReadOnlyDictionary<int, long> billedLitresBefore)
     {
         var positions = new Dictionary<int, long>(billedLitresBefore);
         var merged = new List<BillLineItem>();
         long volume = 0;
+        var changes = basis.Changes.ToList();
         foreach (var interval in intervals)
         {
             volume = checked(volume + interval.ConsumptionLitres);
-            foreach (var share in YearSplit.Split(interval.PreviousReadOn, interval.ReadOn, interval.ConsumptionLitres))
+            foreach (var part in PeriodSplit.Split(interval.PreviousReadOn, interval.ReadOn, interval.ConsumptionLitres, changes))
             {
-                var position = positions.GetValueOrDefault(share.Year);
-                foreach (var line in Charge(tariff, share.Year, position, share.Litres))
+                if (part.Litres == 0)
+                    continue;
+                var year = part.Start.Year;
+                var position = positions.GetValueOrDefault(year);
+                foreach (var line in Charge(basis.TariffOn(part.Start), year, position, part.Litres))
                     Merge(merged, line);
-                positions[share.Year] = position + share.Litres;
+                positions[year] = checked(position + part.Litres);
             }
         }
         var lines = merged
             .Where(l => l.VolumeLitres != 0 || l.AmountFen != 0)
-            .OrderBy(l => l.Year).ThenBy(l => l.Tier).ThenBy(l => l.PriceFenPerM3)
+            .OrderBy(l => l.Year).ThenBy(l => l.Tier).ThenBy(l => l.PriceFenPerM3).ThenBy(l => l.Tariff, StringComparer.Ordinal)
             .ToList();
         return new BillComputation(lines, volume, lines.Sum(l => l.AmountFen), positions);
     }
 
+    /// <summary>
+    /// The bill that replaces a cancelled one when the consumption of one of its intervals changed from
+    /// <c>before.ConsumptionLitres</c> to <paramref name="newConsumptionLitres"/>. The old lines are kept and
+    /// only the change is charged, part by part (year, tariff version, household size) at the year's current
+    /// position, so the year's bills still telescope to R(C(annual volume)) and later bills keep their tier
+    /// position. The change of each part is new share − old share, so positions stay exactly the sum of the
+    /// parts of the current consumption values (floors do not drift by a litre).
+    /// </summary>
+    public static BillComputation Rebill(
+        ChargeBasis basis, IReadOnlyList<BillLineItem> cancelledLines, long cancelledVolumeLitres,
+        ConsumptionInterval before, long newConsumptionLitres, IReadOnlyDictionary<int, long> billedLitresNow)
+    {
+        var changes = basis.Changes.ToList();
+        var oldParts = PeriodSplit.Split(before.PreviousReadOn, before.ReadOn, before.ConsumptionLitres, changes);
+        var newParts = PeriodSplit.Split(before.PreviousReadOn, before.ReadOn, newConsumptionLitres, changes);
+        var positions = new Dictionary<int, long>(billedLitresNow);
+        var merged = new List<BillLineItem>();
+        foreach (var line in cancelledLines)
+            Merge(merged, line);
+        for (var i = 0; i < newParts.Count; i++)
+        {
+            var part = newParts[i];
+            var delta = part.Litres - oldParts[i].Litres;
+            if (delta == 0)
+                continue;
+            var year = part.Start.Year;
+            var position = positions.GetValueOrDefault(year);
+            foreach (var line in Charge(basis.TariffOn(part.Start), year, position, delta))
+                Merge(merged, line);
+            positions[year] = checked(position + delta);
+        }
+        var lines = merged
+            .Where(l => l.VolumeLitres != 0 || l.AmountFen != 0)
+            .OrderBy(l => l.Year).ThenBy(l => l.Tier).ThenBy(l => l.PriceFenPerM3).ThenBy(l => l.Tariff, StringComparer.Ordinal)
+            .ToList();
+        return new BillComputation(lines, cancelledVolumeLitres + newConsumptionLitres - before.ConsumptionLitres,
+            lines.Sum(l => l.AmountFen), positions);
+    }
+
     private static void Merge(List<BillLineItem> lines, BillLineItem line)
     {
-        var index = lines.FindIndex(l => l.Year == line.Year && l.Tier == line.Tier && l.PriceFenPerM3 == line.PriceFenPerM3);
+        var index = lines.FindIndex(l => l.Year == line.Year && l.Tier == line.Tier && l.PriceFenPerM3 == line.PriceFenPerM3
+            && l.Tariff == line.Tariff);
         if (index < 0)
             lines.Add(line);
         else

@@ -1,5 +1,6 @@
 using Metering.Billing.Data;
 using Metering.Billing.Domain;
+using Metering.Billing.Grpc;
 using Metering.Contracts.Events;
 using Metering.Hosting.Messaging;
 using Microsoft.EntityFrameworkCore;
@@ -7,21 +8,24 @@ using Microsoft.Extensions.Options;
 
 namespace Metering.Billing.Events;
 
+/// <summary>Work item of a run: one chunk of its accounts, taken by whichever Billing replica is free.</summary>
+public sealed record BillingRunChunkWork(Guid RunId, int Chunk);
+
 /// <summary>
-/// Bills a run's accounts batch by batch. Each batch is one transaction: its bills and lines, the
-/// claim of the consumption rows it covers, the accounts' new year positions, the run's counters and
-/// one <c>BillIssued</c> for the batch. A run stopped at any point resumes by running again: billed
-/// rows are no longer unbilled, so nothing is billed twice and the counters stay exact.
+/// A run in two steps. Planning streams the user numbers with unbilled consumption up to the cut-off and
+/// cuts them into chunks (ranges of user numbers), stored with one work item each on the runs queue, in one
+/// transaction. Any replica takes a chunk and bills it batch by batch; each batch is one transaction with its
+/// bills and lines, the claim of the consumption rows, the accounts' new year positions, the run's counters
+/// and one <c>BillIssued</c>. A chunk stopped at any point resumes by running again (billed rows are no
+/// longer unbilled); the last chunk to complete completes the run. A trial run computes the same bills and
+/// writes only each chunk's totals, once, when the chunk completes.
 /// </summary>
 public sealed class BillingRunProcessor(
     BillingDbContext db, IOptions<BillingOptions> options, TimeProvider clock, ILogger<BillingRunProcessor> logger)
 {
     private readonly BillingOptions _options = options.Value;
 
-    // One tariff for now; effective-dated versions will be looked up per interval part here.
-    private static Tariff Tariff => Tariff.Liaocheng;
-
-    public async Task ProcessAsync(Guid runId, CancellationToken cancellationToken)
+    public async Task PlanAsync(Guid runId, CancellationToken cancellationToken)
     {
         var run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null)
@@ -29,27 +33,93 @@ public sealed class BillingRunProcessor(
             logger.LogWarning("Billing run {RunId} does not exist; its message is dropped", runId);
             return;
         }
-        if (run.Status is BillingRunStatus.Completed or BillingRunStatus.Failed)
+        // Planned already (a redelivery): its chunks are on the queue.
+        if (run.Status != BillingRunStatus.Pending)
             return;
-        if (run.Status == BillingRunStatus.Pending)
-        {
-            run.Status = BillingRunStatus.Running;
-            run.StartedAt = clock.GetUtcNow().UtcDateTime;
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        var cutOff = run.CutOff;
-        db.ChangeTracker.Clear();
 
+        var chunks = new List<BillingRunChunk>();
+        string? first = null, last = null;
+        var inChunk = 0;
+        var total = 0;
+        // Streamed: a million user numbers pass through, only the chunk bounds stay.
+        await foreach (var userNumber in UnbilledAccounts(run.CutOff).AsAsyncEnumerable().WithCancellation(cancellationToken))
+        {
+            first ??= userNumber;
+            last = userNumber;
+            inChunk++;
+            total++;
+            if (inChunk == _options.RunChunkSize)
+            {
+                chunks.Add(Chunk(runId, chunks.Count + 1, first, last, inChunk));
+                (first, inChunk) = (null, 0);
+            }
+        }
+        if (inChunk > 0)
+            chunks.Add(Chunk(runId, chunks.Count + 1, first!, last!, inChunk));
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        run.Status = BillingRunStatus.Running;
+        run.StartedAt = now;
+        run.AccountsTotal = total;
+        run.ChunksTotal = chunks.Count;
+        if (chunks.Count == 0)
+            run.Finish(BillingRunStatus.Completed, now);
+        db.RunChunks.AddRange(chunks);
+        foreach (var chunk in chunks)
+            db.Send(new BillingRunChunkWork(runId, chunk.Number), BillingGrpcService.RunsQueue);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        logger.LogInformation("Billing run {RunId} (cut-off {CutOff}) planned: {Accounts} accounts in {Chunks} chunks",
+            runId, run.CutOff, total, chunks.Count);
+    }
+
+    private static BillingRunChunk Chunk(Guid runId, int number, string first, string last, int accounts) => new()
+    {
+        RunId = runId, Number = number, FirstUserNumber = first, LastUserNumber = last, Accounts = accounts,
+    };
+
+    /// <summary>
+    /// Accounts, in user-number order, with consumption read on or before the cut-off and not billed. An
+    /// account Billing has not heard of yet (its AccountOpened is still on the way) waits for the next run.
+    /// </summary>
+    private IQueryable<string> UnbilledAccounts(DateOnly cutOff) =>
+        db.Consumptions.AsNoTracking()
+            .Where(c => c.BillId == null && c.ReadOn <= cutOff)
+            .Where(c => db.Accounts.Any(a => a.UserNumber == c.UserNumber))
+            .Select(c => c.UserNumber)
+            .Distinct()
+            .OrderBy(u => u);
+
+    public async Task ProcessChunkAsync(Guid runId, int number, CancellationToken cancellationToken)
+    {
+        var run = await db.Runs.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        var chunk = await db.RunChunks.AsNoTracking()
+            .SingleOrDefaultAsync(c => c.RunId == runId && c.Number == number, cancellationToken);
+        if (run is null || chunk is null || run.Status != BillingRunStatus.Running || chunk.CompletedAt is not null)
+            return;
+
+        var basis = await db.LoadScheduleAsync(cancellationToken);
+        var totals = new RunTotals();
         try
         {
-            // Keyset paging by user number: an account billed in this pass is never picked again.
+            // Keyset paging by user number inside the chunk: an account billed in this pass is never picked again.
             var after = "";
+            var first = chunk.FirstUserNumber;
+            var last = chunk.LastUserNumber;
             while (true)
             {
-                var accounts = await NextAccountsAsync(cutOff, after, cancellationToken);
+                // Plain comparisons on the indexed column: the page is an index range, not a scan of the run.
+                var accounts = await UnbilledAccounts(run.CutOff)
+                    .Where(u => string.Compare(u, first) >= 0 && string.Compare(u, after) > 0 && string.Compare(u, last) <= 0)
+                    .Take(_options.RunBatchSize)
+                    .ToListAsync(cancellationToken);
                 if (accounts.Count == 0)
                     break;
-                await BillBatchAsync(runId, cutOff, accounts, cancellationToken);
+                var batch = run.IsTrial
+                    ? await ComputeBatchAsync(run, basis, accounts, tracked: false, cancellationToken)
+                    : await BillBatchAsync(run, basis, accounts, cancellationToken);
+                totals.Add(batch);
                 db.ChangeTracker.Clear();
                 after = accounts[^1];
             }
@@ -58,136 +128,169 @@ public sealed class BillingRunProcessor(
         {
             // Bad data does not get better by retrying: the run stops, what it billed stays billed.
             db.ChangeTracker.Clear();
-            logger.LogError(ex, "Billing run {RunId} failed", runId);
-            await FinishAsync(runId, BillingRunStatus.Failed, ex.Message, cancellationToken);
+            logger.LogError(ex, "Billing run {RunId} failed in chunk {Chunk}", runId, number);
+            await FailAsync(runId, ex.Message, cancellationToken);
             return;
         }
+        await CompleteChunkAsync(run, number, run.IsTrial ? totals : new RunTotals(), cancellationToken);
+        logger.LogInformation("Billed chunk {Chunk} of billing run {RunId} on {Machine}/{ProcessId}: {Accounts} accounts",
+            number, runId, Environment.MachineName, Environment.ProcessId, totals.Accounts);
+    }
 
-        await FinishAsync(runId, BillingRunStatus.Completed, null, cancellationToken);
-        logger.LogInformation("Billing run {RunId} (cut-off {CutOff}) completed", runId, cutOff);
+    /// <summary>
+    /// Marks the chunk done, adds a trial chunk's totals and completes the run when this was its last chunk,
+    /// in one transaction: a redelivered chunk finds it done and adds nothing.
+    /// </summary>
+    private async Task CompleteChunkAsync(BillingRun run, int number, RunTotals totals, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var marked = await db.RunChunks
+            .Where(c => c.RunId == run.Id && c.Number == number && c.CompletedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.CompletedAt, now), cancellationToken);
+        if (marked == 0)
+            return;
+        // Locals: EF Core translates them as parameters, not a property chain on an object.
+        var (accounts, amount, volume) = (totals.Accounts, totals.AmountFen, totals.VolumeLitres);
+        await db.Runs.Where(r => r.Id == run.Id)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.ChunksDone, r => r.ChunksDone + 1)
+                .SetProperty(r => r.AccountsBilled, r => r.AccountsBilled + accounts)
+                .SetProperty(r => r.BillsIssued, r => r.BillsIssued + accounts)
+                .SetProperty(r => r.TotalFen, r => r.TotalFen + amount)
+                .SetProperty(r => r.VolumeLitres, r => r.VolumeLitres + volume), cancellationToken);
+        var completed = await db.Runs
+            .Where(r => r.Id == run.Id && r.Status == BillingRunStatus.Running && r.ChunksDone == r.ChunksTotal)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, BillingRunStatus.Completed)
+                .SetProperty(r => r.ActiveSlot, (int?)null)
+                .SetProperty(r => r.CompletedAt, now), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        if (completed > 0)
+            logger.LogInformation("Billing run {RunId} (cut-off {CutOff}) completed", run.Id, run.CutOff);
     }
 
     /// <summary>Marks a run FAILED unless it already ended (a run that completed stays completed).</summary>
     public async Task FailAsync(Guid runId, string reason, CancellationToken cancellationToken)
     {
         db.ChangeTracker.Clear();
-        await FinishAsync(runId, BillingRunStatus.Failed, reason, cancellationToken);
-    }
-
-    private async Task FinishAsync(Guid runId, BillingRunStatus status, string? reason, CancellationToken cancellationToken)
-    {
         var run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null || run.Status is BillingRunStatus.Completed or BillingRunStatus.Failed)
             return;
-        run.Finish(status, clock.GetUtcNow().UtcDateTime, reason);
+        run.Finish(BillingRunStatus.Failed, clock.GetUtcNow().UtcDateTime, reason);
         await db.SaveChangesAsync(cancellationToken);
     }
 
     /// <summary>
-    /// The next accounts, in user-number order, with consumption read on or before the cut-off and not
-    /// billed. An account Billing has not heard of yet (its AccountOpened is still on the way) waits
-    /// for the next run.
+    /// Bills some accounts of a running run in one transaction, as one batch of a chunk does: public so that a
+    /// test can stop a chunk after a batch, as a killed process would.
     /// </summary>
-    private Task<List<string>> NextAccountsAsync(DateOnly cutOff, string after, CancellationToken cancellationToken) =>
-        db.Consumptions.AsNoTracking()
-            .Where(c => c.BillId == null && c.ReadOn <= cutOff && string.Compare(c.UserNumber, after) > 0)
-            .Where(c => db.Accounts.Any(a => a.UserNumber == c.UserNumber))
-            .Select(c => c.UserNumber)
-            .Distinct()
-            .OrderBy(u => u)
-            .Take(_options.RunBatchSize)
-            .ToListAsync(cancellationToken);
-
-    /// <summary>Bills the given accounts in one transaction (the unit a chunked run will hand to a replica).</summary>
-    public async Task BillBatchAsync(Guid runId, DateOnly cutOff, IReadOnlyCollection<string> accounts,
-        CancellationToken cancellationToken)
+    public async Task BillAccountsAsync(Guid runId, IReadOnlyCollection<string> accounts, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
-        var dueDate = cutOff.AddDays(_options.PaymentTermDays);
+        var run = await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken);
+        await BillBatchAsync(run, await db.LoadScheduleAsync(cancellationToken), accounts, cancellationToken);
+        db.ChangeTracker.Clear();
+    }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+    private sealed record AccountBill(string UserNumber, List<Consumption> Intervals, BillComputation Computed, long? BalanceFen);
+
+    /// <summary>The bills of the given accounts, computed from their unbilled rows and year positions, nothing written.</summary>
+    private async Task<List<AccountBill>> ComputeBatchAsync(BillingRun run, TariffSchedule schedule,
+        IReadOnlyCollection<string> accounts, bool tracked, CancellationToken cancellationToken)
+    {
+        var cutOff = run.CutOff;
         var rows = await db.Consumptions.AsNoTracking()
             .Where(c => c.BillId == null && c.ReadOn <= cutOff && accounts.Contains(c.UserNumber))
             .OrderBy(c => c.UserNumber).ThenBy(c => c.ReadOn).ThenBy(c => c.PreviousReadOn).ThenBy(c => c.Id)
             .ToListAsync(cancellationToken);
-        if (rows.Count == 0)
-            return;
-        var positions = await db.YearPositions
-            .Where(p => accounts.Contains(p.UserNumber))
-            .ToListAsync(cancellationToken);
+        var positionQuery = db.YearPositions.Where(p => accounts.Contains(p.UserNumber));
+        var positions = (tracked ? await positionQuery.ToListAsync(cancellationToken) : await positionQuery.AsNoTracking().ToListAsync(cancellationToken))
+            .ToLookup(p => p.UserNumber);
+        var sizes = await db.LoadHouseholdSizesAsync(accounts, cancellationToken);
+        var known = await db.Accounts.AsNoTracking()
+            .Where(a => accounts.Contains(a.UserNumber))
+            .Select(a => new { a.UserNumber, a.Persons, a.OpenedOn, a.BalanceFen })
+            .ToDictionaryAsync(a => a.UserNumber, cancellationToken);
 
-        var issued = new List<IssuedBill>();
+        var bills = new List<AccountBill>(accounts.Count);
         foreach (var account in rows.GroupBy(r => r.UserNumber))
         {
             var intervals = account.ToList();
-            var billedBefore = positions.Where(p => p.UserNumber == account.Key).ToDictionary(p => p.Year, p => p.BilledLitres);
-            BillComputation computed;
+            var info = known[account.Key];
+            var basis = new ChargeBasis(schedule,
+                sizes.GetValueOrDefault(account.Key) ?? [new HouseholdSize(info.OpenedOn, info.Persons)]);
+            var billedBefore = positions[account.Key].ToDictionary(p => p.Year, p => p.BilledLitres);
             try
             {
-                computed = BillCalculator.Bill(Tariff, intervals.Select(c => new ConsumptionInterval(
+                var computed = BillCalculator.Bill(basis, intervals.Select(c => new ConsumptionInterval(
                     c.PreviousReadOn, c.PreviousRegisterLitres, c.ReadOn, c.RegisterLitres, c.ConsumptionLitres)), billedBefore);
+                bills.Add(new AccountBill(account.Key, intervals, computed, info.BalanceFen));
             }
             catch (Exception ex) when (ex is ArgumentException or OverflowException)
             {
                 throw new BillingRunDataException($"account {account.Key} cannot be billed: {ex.Message}", ex);
             }
+        }
+        return bills;
+    }
 
-            var first = intervals[0];
-            var last = intervals[^1];
-            var bill = new Bill
-            {
-                Id = MassTransit.NewId.NextGuid(),
-                RunId = runId,
-                UserNumber = account.Key,
-                PeriodStart = first.PreviousReadOn,
-                PeriodEnd = last.ReadOn,
-                PreviousRegisterLitres = first.PreviousRegisterLitres,
-                CurrentRegisterLitres = last.RegisterLitres,
-                VolumeLitres = computed.VolumeLitres,
-                YearToDateLitres = computed.BilledLitresAfter.GetValueOrDefault(last.ReadOn.Year),
-                AmountFen = computed.AmountFen,
-                DueDate = dueDate,
-                TariffCode = Tariff.Code,
-                IssuedAt = now.UtcDateTime,
-                Lines = computed.Lines.Select((l, i) => new BillLine
-                {
-                    LineNumber = i + 1,
-                    Year = l.Year,
-                    Tier = l.Tier,
-                    VolumeLitres = l.VolumeLitres,
-                    PriceFenPerM3 = l.PriceFenPerM3,
-                    AmountFen = l.AmountFen,
-                }).ToList(),
-            };
+    /// <summary>Bills the given accounts in one transaction.</summary>
+    private async Task<List<AccountBill>> BillBatchAsync(BillingRun run, TariffSchedule schedule,
+        IReadOnlyCollection<string> accounts, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var dueDate = run.CutOff.AddDays(_options.PaymentTermDays);
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var computed = await ComputeBatchAsync(run, schedule, accounts, tracked: true, cancellationToken);
+        if (computed.Count == 0)
+            return computed;
+        var positions = db.ChangeTracker.Entries<YearPosition>().Select(e => e.Entity)
+            .ToDictionary(p => (p.UserNumber, p.Year));
+
+        var issued = new List<IssuedBill>(computed.Count);
+        foreach (var (userNumber, intervals, result, balance) in computed)
+        {
+            var bill = BillRecords.NewBill(userNumber, intervals[0], intervals[^1], result, dueDate, now.UtcDateTime);
+            bill.RunId = run.Id;
+            bill.BalanceBroughtForwardFen = balance;
             db.Bills.Add(bill);
-
             foreach (var row in intervals)
             {
                 // The update carries "AND BillId IS NULL": a row billed meanwhile by a racing copy fails the batch.
                 db.Consumptions.Attach(row);
                 row.BillId = bill.Id;
             }
-            foreach (var (year, billed) in computed.BilledLitresAfter)
-            {
-                var position = positions.SingleOrDefault(p => p.UserNumber == account.Key && p.Year == year);
-                if (position is null)
-                    db.YearPositions.Add(new YearPosition { UserNumber = account.Key, Year = year, BilledLitres = billed });
-                else
-                    position.BilledLitres = billed;
-            }
-            issued.Add(new IssuedBill(bill.Id, bill.UserNumber, bill.PeriodStart, bill.PeriodEnd, bill.VolumeLitres,
-                bill.AmountFen, bill.DueDate));
+            BillRecords.MovePositions(db, positions, userNumber, result.BilledLitresAfter);
+            issued.Add(BillRecords.Issued(bill));
         }
 
-        db.Publish(new BillIssued(runId, issued, now));
-        var total = issued.Sum(b => b.AmountFen);
-        await db.Runs.Where(r => r.Id == runId)
+        db.Publish(new BillIssued(run.Id, issued, now));
+        var amount = computed.Sum(b => b.Computed.AmountFen);
+        var volume = computed.Sum(b => b.Computed.VolumeLitres);
+        await db.Runs.Where(r => r.Id == run.Id)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.AccountsBilled, r => r.AccountsBilled + issued.Count)
                 .SetProperty(r => r.BillsIssued, r => r.BillsIssued + issued.Count)
-                .SetProperty(r => r.TotalFen, r => r.TotalFen + total), cancellationToken);
+                .SetProperty(r => r.TotalFen, r => r.TotalFen + amount)
+                .SetProperty(r => r.VolumeLitres, r => r.VolumeLitres + volume), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        return computed;
+    }
+
+    private sealed class RunTotals
+    {
+        public int Accounts { get; private set; }
+        public long AmountFen { get; private set; }
+        public long VolumeLitres { get; private set; }
+
+        public void Add(List<AccountBill> bills)
+        {
+            Accounts += bills.Count;
+            AmountFen += bills.Sum(b => b.Computed.AmountFen);
+            VolumeLitres += bills.Sum(b => b.Computed.VolumeLitres);
+        }
     }
 }
 

@@ -6,14 +6,17 @@ using Metering.Contracts.Events;
 using Metering.Domain;
 using Metering.Hosting.Messaging;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Bill = Metering.Billing.Data.Bill;
 using BillingRun = Metering.Billing.Data.BillingRun;
 using BillingRunStatus = Metering.Billing.Data.BillingRunStatus;
+using BillStatus = Metering.Billing.Data.BillStatus;
 using Proto = Metering.Contracts.Billing.V1;
 
 namespace Metering.Billing.Grpc;
 
-public sealed class BillingGrpcService(BillingDbContext db, UtilityCalendar calendar, TimeProvider clock)
+public sealed partial class BillingGrpcService(
+    BillingDbContext db, UtilityCalendar calendar, TimeProvider clock, IOptions<BillingOptions> options)
     : Proto.Billing.BillingBase
 {
     /// <summary>The queue on which a run's work item waits for a Billing replica.</summary>
@@ -26,6 +29,14 @@ public sealed class BillingGrpcService(BillingDbContext db, UtilityCalendar cale
         var cutOff = DateText.Parse(request.CutOff, "cut_off");
         if (cutOff > calendar.Today(clock.GetUtcNow()))
             throw new InvalidArgumentException("cut_off", $"{DateText.Format(cutOff)} is in the future");
+        var lastCutOff = await db.Runs.AsNoTracking()
+            .Where(r => r.Status == BillingRunStatus.Completed && !r.IsTrial)
+            .OrderByDescending(r => r.CutOff)
+            .Select(r => (DateOnly?)r.CutOff)
+            .FirstOrDefaultAsync(ct);
+        if (cutOff < lastCutOff)
+            throw new InvalidArgumentException("cut_off",
+                $"{DateText.Format(cutOff)} is before the cut-off of the last completed run ({DateText.Format(lastCutOff)})");
 
         var active = await db.Runs.AsNoTracking()
             .Where(r => r.ActiveSlot != null)
@@ -39,6 +50,7 @@ public sealed class BillingGrpcService(BillingDbContext db, UtilityCalendar cale
             Id = MassTransit.NewId.NextGuid(),
             CutOff = cutOff,
             Status = BillingRunStatus.Pending,
+            IsTrial = request.Trial,
             ActiveSlot = 1,
             CreatedAt = now,
         };
@@ -59,22 +71,96 @@ public sealed class BillingGrpcService(BillingDbContext db, UtilityCalendar cale
         return ToProto(run);
     }
 
-    public override async Task<Proto.BillingRun> GetBillingRun(GetBillingRunRequest request, ServerCallContext context)
+    public override async Task<Proto.BillingRun> GetBillingRun(GetBillingRunRequest request, ServerCallContext context) =>
+        ToProto(await FindRunAsync(request.RunId, context.CancellationToken));
+
+    public override async Task WatchBillingRun(GetBillingRunRequest request, IServerStreamWriter<Proto.BillingRun> responseStream,
+        ServerCallContext context)
     {
-        if (!Guid.TryParse(request.RunId, out var runId))
-            throw new InvalidArgumentException("run_id", $"'{request.RunId}' is not a run id (a GUID)");
-        var run = await db.Runs.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, context.CancellationToken)
-            ?? throw new NotFoundException("billing run", request.RunId);
-        return ToProto(run);
+        var ct = context.CancellationToken;
+        var run = await FindRunAsync(request.RunId, ct);
+        Proto.BillingRun? sent = null;
+        while (true)
+        {
+            var progress = ToProto(run);
+            if (!progress.Equals(sent))
+            {
+                await responseStream.WriteAsync(progress, ct);
+                sent = progress;
+            }
+            if (run.Status is BillingRunStatus.Completed or BillingRunStatus.Failed)
+                return;
+            await Task.Delay(options.Value.ProgressIntervalMilliseconds, ct);
+            run = await db.Runs.AsNoTracking().SingleAsync(r => r.Id == run.Id, ct);
+        }
     }
+
+    private async Task<BillingRun> FindRunAsync(string text, CancellationToken ct)
+    {
+        if (!Guid.TryParse(text, out var runId))
+            throw new InvalidArgumentException("run_id", $"'{text}' is not a run id (a GUID)");
+        return await db.Runs.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, ct)
+            ?? throw new NotFoundException("billing run", text);
+    }
+
+    public override async Task<Proto.Bill> GetBill(GetBillRequest request, ServerCallContext context)
+    {
+        if (!Guid.TryParse(request.BillId, out var billId))
+            throw new InvalidArgumentException("bill_id", $"'{request.BillId}' is not a bill id (a GUID)");
+        var bill = await db.Bills.AsNoTracking().Include(b => b.Lines)
+                .SingleOrDefaultAsync(b => b.Id == billId, context.CancellationToken)
+            ?? throw new NotFoundException("bill", request.BillId);
+        return ToProto(bill);
+    }
+
+    public override async Task<AnnualStatement> GetAnnualStatement(GetAnnualStatementRequest request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var userNumber = UserNumber.Parse(request.UserNumber).Value;
+        var account = await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.UserNumber == userNumber, ct)
+            ?? throw new NotFoundException("account", userNumber);
+        if (request.Year < account.OpenedOn.Year || request.Year > 9999)
+            throw new InvalidArgumentException("year",
+                $"{request.Year} is before the account existed (opened {DateText.Format(account.OpenedOn)})");
+
+        var year = request.Year;
+        var bills = await StandingBills(userNumber, year).ToListAsync(ct);
+        var lines = bills.SelectMany(b => b.Lines).Where(l => l.Year == year).ToList();
+        var statement = new AnnualStatement
+        {
+            UserNumber = userNumber,
+            Year = year,
+            VolumeLitres = lines.Sum(l => l.VolumeLitres),
+            TotalFen = lines.Sum(l => l.AmountFen),
+        };
+        statement.Tiers.AddRange(lines.GroupBy(l => l.Tier).OrderBy(g => g.Key).Select(g => new StatementTier
+        {
+            Tier = g.Key,
+            VolumeLitres = g.Sum(l => l.VolumeLitres),
+            AmountFen = g.Sum(l => l.AmountFen),
+        }));
+        statement.Bills.AddRange(bills.Select(ToProto));
+        return statement;
+    }
+
+    /// <summary>An account's bills not cancelled, with consumption in <paramref name="year"/>, oldest first.</summary>
+    private IQueryable<Bill> StandingBills(string userNumber, int year) =>
+        db.Bills.AsNoTracking()
+            .Include(b => b.Lines)
+            .Where(b => b.UserNumber == userNumber && b.Status == BillStatus.Issued && b.Lines.Any(l => l.Year == year))
+            .OrderBy(b => b.PeriodEnd).ThenBy(b => b.IssuedAt);
 
     public override async Task<ListBillsResponse> ListBills(ListBillsRequest request, ServerCallContext context)
     {
         var ct = context.CancellationToken;
         var userNumber = await KnownAccountAsync(request.UserNumber, ct);
+        var year = request.Year;
+        if (year < 0)
+            throw new InvalidArgumentException("year", $"{year} is not a year");
         var bills = await db.Bills.AsNoTracking()
             .Include(b => b.Lines)
             .Where(b => b.UserNumber == userNumber)
+            .Where(b => year == 0 || b.Lines.Any(l => l.Year == year) || (!b.Lines.Any() && b.PeriodEnd.Year == year))
             .OrderBy(b => b.PeriodEnd).ThenBy(b => b.IssuedAt)
             .ToListAsync(ct);
         var response = new ListBillsResponse { UserNumber = userNumber };
@@ -136,6 +222,11 @@ public sealed class BillingGrpcService(BillingDbContext db, UtilityCalendar cale
         StartedAt = Instant(run.StartedAt),
         CompletedAt = Instant(run.CompletedAt),
         FailureReason = run.FailureReason ?? "",
+        Trial = run.IsTrial,
+        AccountsTotal = run.AccountsTotal,
+        ChunksTotal = run.ChunksTotal,
+        ChunksDone = run.ChunksDone,
+        VolumeLitres = run.VolumeLitres,
     };
 
     private static Proto.Bill ToProto(Bill bill)
@@ -152,8 +243,15 @@ public sealed class BillingGrpcService(BillingDbContext db, UtilityCalendar cale
             YearToDateLitres = bill.YearToDateLitres,
             AmountFen = bill.AmountFen,
             DueDate = DateText.Format(bill.DueDate),
-            RunId = bill.RunId.ToString(),
+            RunId = bill.RunId?.ToString() ?? "",
+            Status = bill.Status == BillStatus.Issued ? "ISSUED" : "CANCELLED",
+            CancelledAt = Instant(bill.CancelledAt),
+            CancelReason = bill.CancelReason ?? "",
+            ReplacesBillId = bill.ReplacesBillId?.ToString() ?? "",
+            ReplacedByBillId = bill.ReplacedByBillId?.ToString() ?? "",
         };
+        if (bill.BalanceBroughtForwardFen is { } balance)
+            proto.BalanceBroughtForwardFen = balance;
         proto.Lines.AddRange(bill.Lines.OrderBy(l => l.LineNumber).Select(l => new Proto.BillLine
         {
             Year = l.Year,
@@ -161,6 +259,7 @@ public sealed class BillingGrpcService(BillingDbContext db, UtilityCalendar cale
             VolumeLitres = l.VolumeLitres,
             PriceFenPerM3 = l.PriceFenPerM3,
             AmountFen = l.AmountFen,
+            Tariff = l.TariffName,
         }));
         return proto;
     }

@@ -31,6 +31,16 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                     b.Property<long>("AmountFen")
                         .HasColumnType("bigint");
 
+                    b.Property<long?>("BalanceBroughtForwardFen")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("CancelReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("nvarchar(500)");
+
+                    b.Property<DateTime?>("CancelledAt")
+                        .HasColumnType("datetime2");
+
                     b.Property<long>("CurrentRegisterLitres")
                         .HasColumnType("bigint");
 
@@ -49,12 +59,24 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                     b.Property<long>("PreviousRegisterLitres")
                         .HasColumnType("bigint");
 
-                    b.Property<Guid>("RunId")
+                    b.Property<Guid?>("ReplacedByBillId")
                         .HasColumnType("uniqueidentifier");
+
+                    b.Property<Guid?>("ReplacesBillId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<Guid?>("RunId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
 
                     b.Property<string>("TariffCode")
                         .IsRequired()
-                        .HasColumnType("nvarchar(max)");
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
 
                     b.Property<string>("UserNumber")
                         .IsRequired()
@@ -91,6 +113,11 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                     b.Property<long>("PriceFenPerM3")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("TariffName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
                     b.Property<int>("Tier")
                         .HasColumnType("int");
 
@@ -102,6 +129,8 @@ namespace Metering.Billing.Data.Migrations.SqlServer
 
                     b.HasKey("BillId", "LineNumber");
 
+                    b.HasIndex("Year");
+
                     b.ToTable("BillLines");
                 });
 
@@ -111,6 +140,15 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                         .HasMaxLength(10)
                         .HasColumnType("nchar(10)")
                         .IsFixedLength();
+
+                    b.Property<DateTime?>("BalanceAt")
+                        .HasColumnType("datetime2");
+
+                    b.Property<long?>("BalanceFen")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateOnly?>("ClosedOn")
+                        .HasColumnType("date");
 
                     b.Property<long>("InitialRegisterLitres")
                         .HasColumnType("bigint");
@@ -138,10 +176,19 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                     b.Property<int>("AccountsBilled")
                         .HasColumnType("int");
 
+                    b.Property<int>("AccountsTotal")
+                        .HasColumnType("int");
+
                     b.Property<int?>("ActiveSlot")
                         .HasColumnType("int");
 
                     b.Property<int>("BillsIssued")
+                        .HasColumnType("int");
+
+                    b.Property<int>("ChunksDone")
+                        .HasColumnType("int");
+
+                    b.Property<int>("ChunksTotal")
                         .HasColumnType("int");
 
                     b.Property<DateTime?>("CompletedAt")
@@ -157,6 +204,9 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                         .HasMaxLength(2000)
                         .HasColumnType("nvarchar(2000)");
 
+                    b.Property<bool>("IsTrial")
+                        .HasColumnType("bit");
+
                     b.Property<DateTime?>("StartedAt")
                         .HasColumnType("datetime2");
 
@@ -168,6 +218,9 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                     b.Property<long>("TotalFen")
                         .HasColumnType("bigint");
 
+                    b.Property<long>("VolumeLitres")
+                        .HasColumnType("bigint");
+
                     b.HasKey("Id");
 
                     b.HasIndex("ActiveSlot")
@@ -177,6 +230,37 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                     b.HasIndex("CreatedAt");
 
                     b.ToTable("Runs");
+                });
+
+            modelBuilder.Entity("Metering.Billing.Data.BillingRunChunk", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("int");
+
+                    b.Property<int>("Accounts")
+                        .HasColumnType("int");
+
+                    b.Property<DateTime?>("CompletedAt")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("FirstUserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("nchar(10)")
+                        .IsFixedLength();
+
+                    b.Property<string>("LastUserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("nchar(10)")
+                        .IsFixedLength();
+
+                    b.HasKey("RunId", "Number");
+
+                    b.ToTable("RunChunks");
                 });
 
             modelBuilder.Entity("Metering.Billing.Data.Consumption", b =>
@@ -192,6 +276,7 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                         .HasColumnType("uniqueidentifier");
 
                     b.Property<long>("ConsumptionLitres")
+                        .IsConcurrencyToken()
                         .HasColumnType("bigint");
 
                     b.Property<string>("Kind")
@@ -235,6 +320,110 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                     b.ToTable("Consumptions");
                 });
 
+            modelBuilder.Entity("Metering.Billing.Data.HouseholdSizeRow", b =>
+                {
+                    b.Property<string>("UserNumber")
+                        .HasMaxLength(10)
+                        .HasColumnType("nchar(10)")
+                        .IsFixedLength();
+
+                    b.Property<DateOnly>("EffectiveOn")
+                        .HasColumnType("date");
+
+                    b.Property<int>("Persons")
+                        .HasColumnType("int");
+
+                    b.HasKey("UserNumber", "EffectiveOn");
+
+                    b.ToTable("HouseholdSizes");
+                });
+
+            modelBuilder.Entity("Metering.Billing.Data.TariffTierRow", b =>
+                {
+                    b.Property<long>("VersionId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Tier")
+                        .HasColumnType("int");
+
+                    b.Property<long>("PriceFenPerM3")
+                        .HasColumnType("bigint");
+
+                    b.Property<long?>("UpToLitres")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("VersionId", "Tier");
+
+                    b.ToTable("TariffTierRow");
+
+                    b.HasData(
+                        new
+                        {
+                            VersionId = 1L,
+                            Tier = 1,
+                            PriceFenPerM3 = 332L,
+                            UpToLitres = 144000L
+                        },
+                        new
+                        {
+                            VersionId = 1L,
+                            Tier = 2,
+                            PriceFenPerM3 = 425L,
+                            UpToLitres = 240000L
+                        },
+                        new
+                        {
+                            VersionId = 1L,
+                            Tier = 3,
+                            PriceFenPerM3 = 702L
+                        });
+                });
+
+            modelBuilder.Entity("Metering.Billing.Data.TariffVersionRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<int?>("BaseHouseholdSize")
+                        .HasColumnType("int");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("datetime2");
+
+                    b.Property<DateOnly>("EffectiveFrom")
+                        .HasColumnType("date");
+
+                    b.Property<long?>("ExtraLitresPerPerson")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EffectiveFrom")
+                        .IsUnique();
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("TariffVersions");
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1L,
+                            CreatedAt = new DateTime(2026, 1, 1, 0, 0, 0, 0, DateTimeKind.Utc),
+                            EffectiveFrom = new DateOnly(2000, 1, 1),
+                            Name = "liaocheng-residential"
+                        });
+                });
+
             modelBuilder.Entity("Metering.Billing.Data.YearPosition", b =>
                 {
                     b.Property<string>("UserNumber")
@@ -246,6 +435,7 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                         .HasColumnType("int");
 
                     b.Property<long>("BilledLitres")
+                        .IsConcurrencyToken()
                         .HasColumnType("bigint");
 
                     b.HasKey("UserNumber", "Year");
@@ -335,9 +525,23 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Metering.Billing.Data.TariffTierRow", b =>
+                {
+                    b.HasOne("Metering.Billing.Data.TariffVersionRow", null)
+                        .WithMany("Tiers")
+                        .HasForeignKey("VersionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Metering.Billing.Data.Bill", b =>
                 {
                     b.Navigation("Lines");
+                });
+
+            modelBuilder.Entity("Metering.Billing.Data.TariffVersionRow", b =>
+                {
+                    b.Navigation("Tiers");
                 });
 #pragma warning restore 612, 618
         }

@@ -26,6 +26,16 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                     b.Property<long>("AmountFen")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("BalanceBroughtForwardFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CancelReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("CancelledAt")
+                        .HasColumnType("TEXT");
+
                     b.Property<long>("CurrentRegisterLitres")
                         .HasColumnType("INTEGER");
 
@@ -44,11 +54,23 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                     b.Property<long>("PreviousRegisterLitres")
                         .HasColumnType("INTEGER");
 
-                    b.Property<Guid>("RunId")
+                    b.Property<Guid?>("ReplacedByBillId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("ReplacesBillId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("TariffCode")
                         .IsRequired()
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("UserNumber")
@@ -86,6 +108,11 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                     b.Property<long>("PriceFenPerM3")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("TariffName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Tier")
                         .HasColumnType("INTEGER");
 
@@ -97,6 +124,8 @@ namespace Metering.Billing.Data.Migrations.Sqlite
 
                     b.HasKey("BillId", "LineNumber");
 
+                    b.HasIndex("Year");
+
                     b.ToTable("BillLines");
                 });
 
@@ -106,6 +135,15 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                         .HasMaxLength(10)
                         .HasColumnType("TEXT")
                         .IsFixedLength();
+
+                    b.Property<DateTime?>("BalanceAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("BalanceFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateOnly?>("ClosedOn")
+                        .HasColumnType("TEXT");
 
                     b.Property<long>("InitialRegisterLitres")
                         .HasColumnType("INTEGER");
@@ -133,10 +171,19 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                     b.Property<int>("AccountsBilled")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("AccountsTotal")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int?>("ActiveSlot")
                         .HasColumnType("INTEGER");
 
                     b.Property<int>("BillsIssued")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ChunksDone")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ChunksTotal")
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTime?>("CompletedAt")
@@ -152,6 +199,9 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                         .HasMaxLength(2000)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("IsTrial")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("StartedAt")
                         .HasColumnType("TEXT");
 
@@ -161,6 +211,9 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<long>("TotalFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("VolumeLitres")
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
@@ -174,6 +227,37 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                     b.ToTable("Runs");
                 });
 
+            modelBuilder.Entity("Metering.Billing.Data.BillingRunChunk", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Accounts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("CompletedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FirstUserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<string>("LastUserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.HasKey("RunId", "Number");
+
+                    b.ToTable("RunChunks");
+                });
+
             modelBuilder.Entity("Metering.Billing.Data.Consumption", b =>
                 {
                     b.Property<long>("Id")
@@ -185,6 +269,7 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<long>("ConsumptionLitres")
+                        .IsConcurrencyToken()
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Kind")
@@ -228,6 +313,108 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                     b.ToTable("Consumptions");
                 });
 
+            modelBuilder.Entity("Metering.Billing.Data.HouseholdSizeRow", b =>
+                {
+                    b.Property<string>("UserNumber")
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<DateOnly>("EffectiveOn")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Persons")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("UserNumber", "EffectiveOn");
+
+                    b.ToTable("HouseholdSizes");
+                });
+
+            modelBuilder.Entity("Metering.Billing.Data.TariffTierRow", b =>
+                {
+                    b.Property<long>("VersionId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Tier")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("PriceFenPerM3")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("UpToLitres")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("VersionId", "Tier");
+
+                    b.ToTable("TariffTierRow");
+
+                    b.HasData(
+                        new
+                        {
+                            VersionId = 1L,
+                            Tier = 1,
+                            PriceFenPerM3 = 332L,
+                            UpToLitres = 144000L
+                        },
+                        new
+                        {
+                            VersionId = 1L,
+                            Tier = 2,
+                            PriceFenPerM3 = 425L,
+                            UpToLitres = 240000L
+                        },
+                        new
+                        {
+                            VersionId = 1L,
+                            Tier = 3,
+                            PriceFenPerM3 = 702L
+                        });
+                });
+
+            modelBuilder.Entity("Metering.Billing.Data.TariffVersionRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("BaseHouseholdSize")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateOnly>("EffectiveFrom")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ExtraLitresPerPerson")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EffectiveFrom")
+                        .IsUnique();
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("TariffVersions");
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1L,
+                            CreatedAt = new DateTime(2026, 1, 1, 0, 0, 0, 0, DateTimeKind.Utc),
+                            EffectiveFrom = new DateOnly(2000, 1, 1),
+                            Name = "liaocheng-residential"
+                        });
+                });
+
             modelBuilder.Entity("Metering.Billing.Data.YearPosition", b =>
                 {
                     b.Property<string>("UserNumber")
@@ -239,6 +426,7 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<long>("BilledLitres")
+                        .IsConcurrencyToken()
                         .HasColumnType("INTEGER");
 
                     b.HasKey("UserNumber", "Year");
@@ -326,9 +514,23 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Metering.Billing.Data.TariffTierRow", b =>
+                {
+                    b.HasOne("Metering.Billing.Data.TariffVersionRow", null)
+                        .WithMany("Tiers")
+                        .HasForeignKey("VersionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Metering.Billing.Data.Bill", b =>
                 {
                     b.Navigation("Lines");
+                });
+
+            modelBuilder.Entity("Metering.Billing.Data.TariffVersionRow", b =>
+                {
+                    b.Navigation("Tiers");
                 });
 #pragma warning restore 612, 618
         }
