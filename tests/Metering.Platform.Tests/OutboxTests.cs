@@ -144,6 +144,31 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
+    public async Task Rows_written_in_bulk_inside_a_transaction_are_published_in_order_exactly_once()
+    {
+        await using var host = await PlatformHost.StartAsync(Database, new PlatformHostOptions { RelayEnabled = false });
+
+        var queued = await host.InDbAsync(async db =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            db.Widgets.Add(new Widget { Name = "riser" });
+            var rows = Enumerable.Range(1, 50).Select(i => db.Publish(new WidgetCreated($"unit{i}", i))).ToList();
+            await db.WriteQueuedAsync(rows, CancellationToken.None);
+            await db.SaveChangesAsync(); // must not write the rows a second time
+            await transaction.CommitAsync();
+            return rows;
+        });
+
+        Assert.Equal(50, await host.InDbAsync(db => db.OutboxMessages.CountAsync()));
+        Assert.All(queued, row => Assert.True(row.Id > 0));
+        Assert.Equal(50, await host.Relay.PublishPendingAsync(CancellationToken.None));
+        var published = host.Probe.Published<WidgetCreated>();
+        Assert.Equal(queued.Select(r => r.MessageId), published.Select(p => p.MessageId!.Value));
+        Assert.Equal(Enumerable.Range(1, 50), published.Select(p => ((WidgetCreated)p.Message).Sequence));
+        Assert.Equal(0, await host.Relay.PublishPendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_failed_publish_leaves_the_row_unsent_with_its_error_and_a_later_pass_sends_it()
     {
         await using var host = await PlatformHost.StartAsync(Database, new PlatformHostOptions { RelayEnabled = false });

@@ -1,13 +1,11 @@
 using System.Data.Common;
-using System.Globalization;
-using Metering.Hosting.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Metering.Accounts.Data;
 
 /// <summary>
-/// Bulk inserts for the survey import and the conversion. On SQLite, EF Core's batched INSERTs make SQLite
+/// Bulk inserts for the survey import and the conversion (outbox rows: <see cref="Metering.Hosting.Messaging.OutboxBulkWrite"/>). On SQLite, EF Core's batched INSERTs make SQLite
 /// parse every statement of every batch anew, which costs far more than the write itself; one prepared
 /// INSERT executed per row inside the caller's transaction is several times faster. SQL Server batches well,
 /// so there the rows simply go through EF Core.
@@ -86,42 +84,6 @@ internal static class SqliteBulkInsert
             created.Value = a.CreatedAt;
             household.Value = (object?)a.HouseholdId ?? DBNull.Value;
             a.Id = (long)(await command.ExecuteScalarAsync(ct))!;
-        }
-    }
-
-    /// <summary>
-    /// Writes the outbox rows that <c>db.Publish</c> queued (<paramref name="queued"/>, in that order), and
-    /// takes them out of the context's care. The columns are those of Hosting's OutboxMessages table, written as EF Core writes them
-    /// (GUIDs as upper-case text, instants as "yyyy-MM-dd HH:mm:ss.FFFFFFF"), so the relay reads them as its own.
-    /// </summary>
-    public static async Task OutboxAsync(AccountsDbContext db, IReadOnlyList<OutboxMessage> queued, CancellationToken ct)
-    {
-        if (!db.Database.IsSqlite() || queued.Count == 0)
-            return; // SaveChanges writes them
-        await using var command = Command(db,
-            """
-            INSERT INTO "OutboxMessages" ("MessageId", "MessageType", "Body", "Destination", "TraceParent", "CreatedAt", "Attempts")
-            VALUES ($id, $type, $body, $destination, $trace, $created, 0) RETURNING "Id"
-            """);
-        var id = Parameter(command, "$id");
-        var type = Parameter(command, "$type");
-        var body = Parameter(command, "$body");
-        var destination = Parameter(command, "$destination");
-        var trace = Parameter(command, "$trace");
-        var created = Parameter(command, "$created");
-        await command.PrepareAsync(ct);
-        foreach (var row in queued)
-        {
-            id.Value = row.MessageId.ToString().ToUpperInvariant();
-            type.Value = row.MessageType;
-            body.Value = row.Body;
-            destination.Value = (object?)row.Destination ?? DBNull.Value;
-            trace.Value = (object?)row.TraceParent ?? DBNull.Value;
-            created.Value = row.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture);
-            var rowId = (long)(await command.ExecuteScalarAsync(ct))!;
-            // Written here, so SaveChanges must not write it again.
-            db.Entry(row).State = EntityState.Detached;
-            row.Id = rowId;
         }
     }
 

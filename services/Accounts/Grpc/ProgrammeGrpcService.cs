@@ -362,7 +362,7 @@ public sealed partial class AccountsGrpcService
             outcomes[index] = new ConversionOutcome(accounts, null);
         }
         await SqliteBulkInsert.AccountsAsync(db, opened, ct);
-        await SqliteBulkInsert.OutboxAsync(db, events, ct);
+        await db.WriteQueuedAsync(events, ct);
         await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
         return outcomes;
