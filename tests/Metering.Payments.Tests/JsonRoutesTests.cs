@@ -76,4 +76,47 @@ public sealed class JsonRoutesTests : IDisposable
 
         Assert.Equal(before, await _ledger.CountAsync());
     }
+
+    [Fact]
+    public async Task Reversal_reconciliation_and_withholding_have_their_documented_routes()
+    {
+        await _ledger.OpenAccountAsync(Alice);
+        await _ledger.IssueAsync(LedgerHost.ThreeQuarters(Alice));
+        var http = _ledger.Factory.CreateClient();
+        await http.PostAsJsonAsync("/v1/payments", Payment(Alice, 50_000));
+
+        var reversal = await http.PostAsJsonAsync("/v1/payments/website/WEB-1/reversal", new { reason = "refund" });
+        Assert.Equal(HttpStatusCode.OK, reversal.StatusCode);
+        Assert.Equal(102_648, (await reversal.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outstandingFen").GetInt64());
+
+        var balance = await http.GetFromJsonAsync<JsonElement>($"/v1/accounts/{Alice}/balance");
+        Assert.Equal("张*明", balance.GetProperty("holderName").GetString());
+
+        var report = await http.PostAsJsonAsync("/v1/channels/website/statements/2026-10-08/reconciliation", new
+        {
+            csv = $"transaction_id,user_number,amount_fen,paid_at\nWEB-1,{Alice},50000,2026-10-08 09:30:00\n",
+        });
+        Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        var mismatch = (await report.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("mismatches")[0];
+        Assert.Equal("reversed", mismatch.GetProperty("kind").GetString());
+
+        var mandate = await http.PutAsJsonAsync($"/v1/channels/bank_withholding/mandates/{Alice}", new
+        {
+            bankCode = "ICBC", accountHolder = "张三明", bankAccount = "6222021234567890123", mandateReference = "ICBC-2026-0001",
+        });
+        Assert.Equal(HttpStatusCode.OK, mandate.StatusCode);
+        var batch = await (await http.PostAsJsonAsync("/v1/channels/bank_withholding/batches", new { })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(102_648, batch.GetProperty("totalFen").GetInt64());
+        var result = await http.PostAsJsonAsync($"/v1/channels/bank_withholding/batches/{batch.GetProperty("batchId").GetString()}/result", new
+        {
+            csv = $"line,user_number,amount_fen,result,paid_at,reason\n1,{Alice},102648,paid,2026-11-05 02:10:00,\n",
+        });
+        Assert.Equal(1, (await result.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("paid").GetInt32());
+
+        var ledger = await http.GetFromJsonAsync<JsonElement>($"/v1/operator/accounts/{Alice}/ledger");
+        Assert.Equal(("张三明", 0L), (ledger.GetProperty("holderName").GetString(), ledger.GetProperty("outstandingFen").GetInt64()));
+        Assert.Equal(HttpStatusCode.OK, (await http.DeleteAsync($"/v1/channels/bank_withholding/mandates/{Alice}")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsJsonAsync("/v1/payments/website/WEB-9/reversal", new { })).StatusCode);
+    }
 }

@@ -22,9 +22,11 @@ public sealed class LedgerHost : IDisposable
 {
     public static readonly DateOnly YearStart = new(2026, 1, 1);
 
-    private readonly ServiceFactory<PaymentsModule> _host = new();
+    private readonly ServiceFactory<PaymentsModule> _host;
     private readonly ConsumedMessages _consumed = new();
     private bool _observing;
+
+    public LedgerHost(IDictionary<string, string?>? settings = null) => _host = new ServiceFactory<PaymentsModule>(settings);
 
     public ServiceFactory<PaymentsModule> Factory => _host;
 
@@ -71,14 +73,28 @@ public sealed class LedgerHost : IDisposable
     public async Task<Guid> IssueAsync(params IssuedBill[] bills) =>
         await IssueAsync(new BillIssued(Guid.NewGuid(), bills, DateTimeOffset.UtcNow), NewId.NextGuid());
 
-    public async Task<Guid> IssueAsync(BillIssued message, Guid messageId)
+    public Task<Guid> IssueAsync(BillIssued message, Guid messageId) => DeliverAsync(message, messageId);
+
+    /// <summary>Publishes <c>BillCancelled</c> for <paramref name="bill"/> and waits until it has been consumed.</summary>
+    public Task<Guid> CancelAsync(IssuedBill bill, Guid? replacedBy = null) =>
+        DeliverAsync(new BillCancelled(bill.BillId, bill.UserNumber, bill.AmountFen, "reading corrected", replacedBy,
+            DateTimeOffset.UtcNow), NewId.NextGuid());
+
+    public async Task<Guid> DeliverAsync<T>(T message, Guid messageId) where T : class
     {
         var before = _consumed.Count(messageId);
         await Bus.Publish(message, context => context.MessageId = messageId);
         await Eventually.Get(() => Task.FromResult(_consumed.Count(messageId)), n => n > before,
-            what: $"BillIssued {messageId} to be consumed");
+            what: $"{typeof(T).Name} {messageId} to be consumed");
         return messageId;
     }
+
+    /// <summary>The events of one type in the outbox, oldest first.</summary>
+    public Task<List<T>> OutboxAsync<T>() => QueryAsync(async db =>
+        (await db.OutboxMessages.OrderBy(m => m.Id).ToListAsync())
+            .Where(m => m.MessageType.StartsWith(typeof(T).FullName + ",", StringComparison.Ordinal))
+            .Select(m => System.Text.Json.JsonSerializer.Deserialize<T>(m.Body)!)
+            .ToList());
 
     public async Task<T> QueryAsync<T>(Func<PaymentsDbContext, Task<T>> query)
     {

@@ -75,9 +75,7 @@ public sealed class PaymentsServiceTests : IDisposable
             after.UnpaidBills.Select(b => (b.BillId, b.PaidFen, b.OutstandingFen)));
 
         // The payment and its event were committed together.
-        var row = await _ledger.QueryAsync(db => db.OutboxMessages.SingleAsync());
-        Assert.Contains(nameof(PaymentReceived), row.MessageType);
-        var received = JsonSerializer.Deserialize<PaymentReceived>(row.Body)!;
+        var received = Assert.Single(await _ledger.OutboxAsync<PaymentReceived>());
         Assert.Equal((Guid.Parse(paid.PaymentId), Alice, "counter", "C-0001", 50_000L, 0L),
             (received.PaymentId, received.UserNumber, received.Channel, received.ChannelTransactionId, received.AmountFen, received.CreditFen));
         Assert.Equal(PaidAt, received.PaidAt);
@@ -310,7 +308,8 @@ public sealed class PaymentsServiceTests : IDisposable
         Assert.Single(answers.Select(a => (a.PaymentId, a.OutstandingFen, a.CreditFen, a.Allocations.ToString())).Distinct());
         Assert.Equal(52_648, answers[0].OutstandingFen);
         var counts = await _ledger.CountAsync();
-        Assert.Equal((1, 2, 1, 50_000L), (counts.Payments, counts.Allocations, counts.OutboxMessages, counts.PaidFen));
+        // One PaymentReceived and one PaymentAllocated.
+        Assert.Equal((1, 2, 2, 50_000L), (counts.Payments, counts.Allocations, counts.OutboxMessages, counts.PaidFen));
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Metering.Contracts.Events;
+using Metering.Hosting.Messaging;
 using Metering.Payments.Domain;
 using Microsoft.EntityFrameworkCore;
 
@@ -19,7 +21,7 @@ public static class Ledger
         CancellationToken cancellationToken)
     {
         var open = await db.Receivables
-            .Where(r => r.LedgerAccountId == account.Id && r.AmountFen > r.PaidFen)
+            .Where(r => r.LedgerAccountId == account.Id && r.CancelledAt == null && r.AmountFen > r.PaidFen)
             .ToListAsync(cancellationToken);
         var plan = OldestFirst.Allocate(amountFen,
             open.Select(r => new OpenBill(r.BillId, r.PeriodEnd, r.Id, r.OutstandingFen)));
@@ -45,7 +47,10 @@ public static class Ledger
         return new LedgerApplication(allocations, plan.LeftoverFen, open.Sum(r => r.OutstandingFen));
     }
 
-    /// <summary>Uses the account's credit for its open bills; whatever no bill needs stays credit.</summary>
+    /// <summary>
+    /// Uses the account's credit for its open bills; whatever no bill needs stays credit. When credit
+    /// paid something, <c>PaymentAllocated</c> tells Billing the new balance.
+    /// </summary>
     public static async Task ApplyCreditAsync(
         PaymentsDbContext db, LedgerAccount account, DateTime now, CancellationToken cancellationToken)
     {
@@ -53,5 +58,15 @@ public static class Ledger
             return;
         var applied = await ApplyAsync(db, account, account.CreditFen, payment: null, now, cancellationToken);
         account.CreditFen = applied.LeftoverFen;
+        if (applied.Allocations.Count > 0)
+            db.Publish(new PaymentAllocated(account.UserNumber, null,
+                applied.Allocations.Select(a => new PaymentAllocationLine(a.Receivable.BillId, a.AmountFen)).ToList(),
+                applied.OutstandingAfterFen - account.CreditFen, new DateTimeOffset(now, TimeSpan.Zero)));
     }
+
+    /// <summary>What the account owes on its open bills as saved in the database.</summary>
+    public static Task<long> OutstandingAsync(PaymentsDbContext db, long accountId, CancellationToken cancellationToken) =>
+        db.Receivables
+            .Where(r => r.LedgerAccountId == accountId && r.CancelledAt == null && r.AmountFen > r.PaidFen)
+            .SumAsync(r => r.AmountFen - r.PaidFen, cancellationToken);
 }

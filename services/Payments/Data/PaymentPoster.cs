@@ -16,25 +16,31 @@ public sealed record PostedPayment(
 /// in one transaction. Idempotent on (channel, channel transaction id) through the unique index:
 /// when several copies of one notification race, one insert wins and the others read its answer.
 /// </summary>
-public sealed class PaymentPoster(PaymentsDbContext db, TimeProvider clock, ILogger<PaymentPoster> logger)
+public sealed class PaymentPoster(
+    PaymentsDbContext db, LedgerWriteGate gate, PostingBatcher batcher, TimeProvider clock, ILogger<PaymentPoster> logger)
 {
     private const int MaxAttempts = 10;
 
     public async Task<PostedPayment> PostAsync(PaymentInstruction instruction, CancellationToken cancellationToken)
     {
-        // A repeated notification is answered without touching the ledger.
-        var earlier = await FindAsync(instruction, cancellationToken);
-        if (earlier is not null)
+        // A repeated notification is answered without touching the ledger (one indexed look-up on the hot path).
+        if (await ExistsAsync(instruction, cancellationToken) && await FindAsync(instruction, cancellationToken) is { } earlier)
             return Replay(earlier, instruction);
-
-        if (!await db.LedgerAccounts.AnyAsync(a => a.UserNumber == instruction.UserNumber.Value, cancellationToken))
-            throw new NotFoundException("account", instruction.UserNumber.Value);
 
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await PostOnceAsync(instruction, cancellationToken);
+                if (await PostOnceAsync(instruction, grouped: attempt == 1, cancellationToken) is { } posted)
+                    return posted;
+                // A copy of this notification committed while this one waited for its turn...
+                if (await FindAsync(instruction, cancellationToken) is { } winner)
+                    return Replay(winner, instruction);
+                // ...or the group commit handed it back undecided: post it alone.
+                if (await PostOnceAsync(instruction, grouped: false, cancellationToken) is { } alone)
+                    return alone;
+                return Replay(await FindAsync(instruction, cancellationToken)
+                    ?? throw new InvalidOperationException("a posted payment vanished"), instruction);
             }
             catch (DbUpdateConcurrencyException) when (attempt < MaxAttempts)
             {
@@ -56,11 +62,31 @@ public sealed class PaymentPoster(PaymentsDbContext db, TimeProvider clock, ILog
         }
     }
 
-    private async Task<PostedPayment> PostOnceAsync(PaymentInstruction instruction, CancellationToken cancellationToken)
+    /// <summary>Null when the transaction was posted by someone else first.</summary>
+    private async Task<PostedPayment?> PostOnceAsync(PaymentInstruction instruction, bool grouped, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
+        // On SQLite, postings arriving together share one transaction and one fsync.
+        if (grouped && batcher.Enabled)
+            return await batcher.PostAsync(instruction, cancellationToken);
+
+        using var turn = await gate.EnterAsync(db, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var account = await db.LedgerAccounts.SingleAsync(a => a.UserNumber == instruction.UserNumber.Value, cancellationToken);
+        var posted = await PostInTransactionAsync(db, instruction, clock.GetUtcNow(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return posted;
+    }
+
+    /// <summary>
+    /// The posting itself, inside the caller's transaction: payment, allocations, credit and both
+    /// events, saved but not committed. Null when the key is taken already.
+    /// </summary>
+    internal static async Task<PostedPayment?> PostInTransactionAsync(
+        PaymentsDbContext db, PaymentInstruction instruction, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (await ExistsAsync(db, instruction, cancellationToken))
+            return null;
+        var account = await db.LedgerAccounts.SingleOrDefaultAsync(a => a.UserNumber == instruction.UserNumber.Value, cancellationToken)
+            ?? throw new NotFoundException("account", instruction.UserNumber.Value);
 
         var payment = new Payment
         {
@@ -87,12 +113,21 @@ public sealed class PaymentPoster(PaymentsDbContext db, TimeProvider clock, ILog
             payment.AmountFen, instruction.PaidAt,
             shares.Select(s => new PaymentAllocationLine(s.BillId, s.AmountFen)).ToList(),
             payment.CreditAddedFen, now));
+        // Billing shows the balance brought forward on the next bill (negative: credit).
+        db.Publish(new PaymentAllocated(payment.UserNumber, payment.Id,
+            shares.Select(s => new PaymentAllocationLine(s.BillId, s.AmountFen)).ToList(),
+            payment.OutstandingAfterFen - payment.CreditAfterFen, now));
 
         await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         return new PostedPayment(payment.Id, payment.OutstandingAfterFen, payment.CreditAfterFen, shares, Replayed: false);
     }
 
+    private Task<bool> ExistsAsync(PaymentInstruction instruction, CancellationToken cancellationToken) =>
+        ExistsAsync(db, instruction, cancellationToken);
+
+    private static Task<bool> ExistsAsync(PaymentsDbContext db, PaymentInstruction instruction, CancellationToken cancellationToken) =>
+        db.Payments.AnyAsync(p => p.Channel == instruction.Channel.Name
+            && p.ChannelTransactionId == instruction.ChannelTransactionId, cancellationToken);
     private Task<Payment?> FindAsync(PaymentInstruction instruction, CancellationToken cancellationToken) =>
         db.Payments.AsNoTracking()
             .Include(p => p.Allocations).ThenInclude(a => a.Receivable)
@@ -110,7 +145,7 @@ public sealed class PaymentPoster(PaymentsDbContext db, TimeProvider clock, ILog
                 $"{instruction.Channel} transaction {instruction.ChannelTransactionId} was already posted with other content " +
                 $"(user number {payment.UserNumber}, {payment.AmountFen} fen, paid at {paidAt:O})");
 
-        var shares = payment.Allocations.OrderBy(a => a.Id)
+        var shares = payment.Allocations.Where(a => a.Source == AllocationSource.Payment).OrderBy(a => a.Id)
             .Select(a => new BillShare(a.Receivable.BillId, a.AmountFen))
             .ToList();
         return new PostedPayment(payment.Id, payment.OutstandingAfterFen, payment.CreditAfterFen, shares, Replayed: true);

@@ -16,6 +16,12 @@ public class PaymentsDbContext(DbContextOptions options) : MessagingDbContext(op
 
     public DbSet<Allocation> Allocations => Set<Allocation>();
 
+    public DbSet<WithholdingMandate> WithholdingMandates => Set<WithholdingMandate>();
+
+    public DbSet<WithholdingBatch> WithholdingBatches => Set<WithholdingBatch>();
+
+    public DbSet<WithholdingBatchLine> WithholdingBatchLines => Set<WithholdingBatchLine>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -46,6 +52,9 @@ public class PaymentsDbContext(DbContextOptions options) : MessagingDbContext(op
             // The idempotency key. The index, not a look-up before the insert, is what stops a second posting.
             e.HasIndex(p => new { p.Channel, p.ChannelTransactionId }).IsUnique();
             e.HasOne(p => p.Account).WithMany().HasForeignKey(p => p.LedgerAccountId).OnDelete(DeleteBehavior.Restrict);
+            // Reconciliation lists a channel's payments of one day.
+            e.HasIndex(p => new { p.Channel, p.PaidAt });
+            e.Property(p => p.ReversalReason).HasMaxLength(200);
         });
         modelBuilder.Entity<Allocation>(e =>
         {
@@ -54,6 +63,38 @@ public class PaymentsDbContext(DbContextOptions options) : MessagingDbContext(op
             e.HasOne(a => a.Receivable).WithMany().HasForeignKey(a => a.ReceivableId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne(a => a.Payment).WithMany(p => p.Allocations).HasForeignKey(a => a.PaymentId)
                 .OnDelete(DeleteBehavior.Restrict);
+            // Not a foreign key: adding one would make SQLite rebuild the table. Reversals look allocations up by it.
+            e.HasIndex(a => a.UndoesAllocationId);
+        });
+        modelBuilder.Entity<WithholdingMandate>(e =>
+        {
+            e.HasKey(m => m.Id);
+            e.Property(m => m.UserNumber).HasMaxLength(10).IsFixedLength().IsUnicode(false);
+            // One mandate per account: a new one replaces the old.
+            e.HasIndex(m => m.UserNumber).IsUnique();
+            e.HasOne<LedgerAccount>().WithMany().HasForeignKey(m => m.LedgerAccountId).OnDelete(DeleteBehavior.Restrict);
+            e.Property(m => m.BankCode).HasMaxLength(Withholding.MaxBankCodeLength).IsUnicode(false);
+            e.Property(m => m.MandateReference).HasMaxLength(Withholding.MaxReferenceLength);
+            e.Property(m => m.AccountHolder).HasMaxLength(Withholding.MaxHolderLength);
+            e.Property(m => m.BankAccountMasked).HasMaxLength(BankAccount.MaskedLength).IsUnicode(false);
+        });
+        modelBuilder.Entity<WithholdingBatch>(e =>
+        {
+            e.HasKey(b => b.Id);
+            e.Property(b => b.BankCode).HasMaxLength(Withholding.MaxBankCodeLength).IsUnicode(false);
+        });
+        modelBuilder.Entity<WithholdingBatchLine>(e =>
+        {
+            e.HasKey(l => l.Id);
+            e.HasIndex(l => new { l.BatchId, l.Line }).IsUnique();
+            e.HasOne<WithholdingBatch>().WithMany(b => b.Lines).HasForeignKey(l => l.BatchId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(l => l.UserNumber).HasMaxLength(10).IsFixedLength().IsUnicode(false);
+            e.Property(l => l.BankCode).HasMaxLength(Withholding.MaxBankCodeLength).IsUnicode(false);
+            e.Property(l => l.MandateReference).HasMaxLength(Withholding.MaxReferenceLength);
+            e.Property(l => l.AccountHolder).HasMaxLength(Withholding.MaxHolderLength);
+            e.Property(l => l.BankAccountMasked).HasMaxLength(BankAccount.MaskedLength).IsUnicode(false);
+            e.Property(l => l.Outcome).HasMaxLength(16).IsUnicode(false);
+            e.Property(l => l.Reason).HasMaxLength(200);
         });
     }
 }
@@ -121,7 +162,11 @@ public sealed class Receivable
     public DateOnly DueDate { get; set; }
     public DateTime IssuedAt { get; set; }
 
-    public long OutstandingFen => AmountFen - PaidFen;
+    /// <summary>Set when Billing cancelled the bill: it is owed no more, and what had been paid on it became credit.</summary>
+    public DateTime? CancelledAt { get; set; }
+
+    /// <summary>What is still owed; a cancelled bill owes nothing.</summary>
+    public long OutstandingFen => CancelledAt is null ? AmountFen - PaidFen : 0;
 }
 
 /// <summary>
@@ -146,6 +191,13 @@ public sealed class Payment
     public long OutstandingAfterFen { get; set; }
     public long CreditAfterFen { get; set; }
 
+    /// <summary>Set once the channel refunded the payment; the rest of the reversal's answer is kept for a repeated request.</summary>
+    public DateTime? ReversedAt { get; set; }
+    public string? ReversalReason { get; set; }
+    public long ReversalCreditTakenFen { get; set; }
+    public long ReversalOutstandingAfterFen { get; set; }
+    public long ReversalCreditAfterFen { get; set; }
+
     public List<Allocation> Allocations { get; } = [];
 }
 
@@ -156,6 +208,9 @@ public enum AllocationSource
 
     /// <summary>The account's credit applied to a bill issued later.</summary>
     Credit,
+
+    /// <summary>A reversal undoing (part of) another allocation; its amount is negative.</summary>
+    Reversal,
 }
 
 /// <summary>Money applied to one bill, from a payment or from the account's credit.</summary>
@@ -169,6 +224,50 @@ public sealed class Allocation
     /// <summary>The payment whose money this is; null when the source is credit.</summary>
     public Guid? PaymentId { get; set; }
     public Payment? Payment { get; set; }
+
+    /// <summary>For a reversal: the allocation it undoes (so that the same money is never undone twice).</summary>
+    public long? UndoesAllocationId { get; set; }
     public long AmountFen { get; set; }
     public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>An account's bank withholding mandate (代扣协议). Only the masked bank account is kept.</summary>
+public sealed class WithholdingMandate
+{
+    public long Id { get; set; }
+    public long LedgerAccountId { get; set; }
+    public required string UserNumber { get; set; }
+    public required string BankCode { get; set; }
+    public required string MandateReference { get; set; }
+    public required string AccountHolder { get; set; }
+    public required string BankAccountMasked { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? RevokedAt { get; set; }
+}
+
+/// <summary>A withholding file sent to the bank: what each mandated account owed when it was cut.</summary>
+public sealed class WithholdingBatch
+{
+    public Guid Id { get; set; }
+    public string? BankCode { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public List<WithholdingBatchLine> Lines { get; } = [];
+}
+
+public sealed class WithholdingBatchLine
+{
+    public long Id { get; set; }
+    public Guid BatchId { get; set; }
+    public int Line { get; set; }
+    public required string UserNumber { get; set; }
+    public required string BankCode { get; set; }
+    public required string MandateReference { get; set; }
+    public required string AccountHolder { get; set; }
+    public required string BankAccountMasked { get; set; }
+    public long AmountFen { get; set; }
+
+    /// <summary>Null until the bank's result arrives: paid or failed.</summary>
+    public string? Outcome { get; set; }
+    public Guid? PaymentId { get; set; }
+    public string? Reason { get; set; }
 }

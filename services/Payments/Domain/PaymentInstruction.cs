@@ -12,7 +12,10 @@ public sealed record PaymentInstruction(
 {
     public const int MaxTransactionIdLength = 64;
 
-    /// <summary>One million CNY: far above any household's water bill, so a larger amount is a typo or an attack.</summary>
+    /// <summary>
+    /// The default cap (<c>Payments:MaxAmountFen</c>): one million CNY, far above any household's water bill,
+    /// so a larger amount is a typo or an attack.
+    /// </summary>
     public const long MaxAmountFen = 100_000_000;
 
     /// <summary>Channels' clocks drift and time zones get mixed up, but a payment dated later than this is wrong.</summary>
@@ -20,7 +23,7 @@ public sealed record PaymentInstruction(
 
     public static PaymentInstruction Validate(
         string? userNumber, string? channel, string? channelTransactionId, long amountFen, DateTimeOffset? paidAt,
-        DateTimeOffset now)
+        DateTimeOffset now, long maxAmountFen = MaxAmountFen)
     {
         var number = UserNumber.Parse(userNumber);
         var paymentChannel = PaymentChannel.Parse(channel);
@@ -36,8 +39,8 @@ public sealed record PaymentInstruction(
 
         if (amountFen <= 0)
             throw new InvalidArgumentException("amount_fen", $"must be more than 0, got {amountFen}");
-        if (amountFen > MaxAmountFen)
-            throw new InvalidArgumentException("amount_fen", $"must be at most {MaxAmountFen}, got {amountFen}");
+        if (amountFen > maxAmountFen)
+            throw new InvalidArgumentException("amount_fen", $"must be at most {maxAmountFen}, got {amountFen}");
 
         if (paidAt is not { } paid)
             throw new InvalidArgumentException("paid_at", "is required");

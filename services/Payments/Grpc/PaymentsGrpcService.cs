@@ -5,11 +5,19 @@ using Metering.Domain;
 using Metering.Payments.Data;
 using Metering.Payments.Domain;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Proto = Metering.Contracts.Payments.V1;
 
 namespace Metering.Payments.Grpc;
 
-public sealed class PaymentsGrpcService(PaymentsDbContext db, PaymentPoster poster, TimeProvider clock)
+public sealed class PaymentsGrpcService(
+    PaymentsDbContext db,
+    PaymentPoster poster,
+    PaymentReverser reverser,
+    Reconciler reconciler,
+    WithholdingDesk withholding,
+    TimeProvider clock,
+    IOptions<PaymentsOptions> options)
     : Proto.Payments.PaymentsBase
 {
     public override async Task<Balance> GetBalance(GetBalanceRequest request, ServerCallContext context)
@@ -21,8 +29,10 @@ public sealed class PaymentsGrpcService(PaymentsDbContext db, PaymentPoster post
             .Select(a => new
             {
                 a.CreditFen,
+                a.HolderName,
+                a.Address,
                 Unpaid = a.Receivables
-                    .Where(r => r.AmountFen > r.PaidFen)
+                    .Where(r => r.CancelledAt == null && r.AmountFen > r.PaidFen)
                     .OrderBy(r => r.PeriodEnd).ThenBy(r => r.Id)
                     .ToList(),
             })
@@ -34,6 +44,9 @@ public sealed class PaymentsGrpcService(PaymentsDbContext db, PaymentPoster post
             UserNumber = userNumber.Value,
             OutstandingFen = ledger.Unpaid.Sum(r => r.OutstandingFen),
             CreditFen = ledger.CreditFen,
+            // Channels show this to whoever typed the user number: never the full name or the flat.
+            HolderName = Masking.HolderName(ledger.HolderName),
+            Address = Masking.Address(ledger.Address),
         };
         balance.UnpaidBills.AddRange(ledger.Unpaid.Select(r => new UnpaidBill
         {
@@ -49,10 +62,55 @@ public sealed class PaymentsGrpcService(PaymentsDbContext db, PaymentPoster post
         return balance;
     }
 
+    public override async Task<AccountLedger> GetAccountLedger(GetAccountLedgerRequest request, ServerCallContext context)
+    {
+        var userNumber = UserNumber.Parse(request.UserNumber);
+        var cancellationToken = context.CancellationToken;
+        var account = await db.LedgerAccounts.AsNoTracking().SingleOrDefaultAsync(a => a.UserNumber == userNumber.Value, cancellationToken)
+            ?? throw new NotFoundException("account", userNumber.Value);
+        var bills = await db.Receivables.AsNoTracking().Where(r => r.LedgerAccountId == account.Id)
+            .OrderBy(r => r.PeriodEnd).ThenBy(r => r.Id).ToListAsync(cancellationToken);
+        var payments = await db.Payments.AsNoTracking().Where(p => p.LedgerAccountId == account.Id)
+            .OrderBy(p => p.ReceivedAt).ToListAsync(cancellationToken);
+        var mandate = await db.WithholdingMandates.AsNoTracking()
+            .SingleOrDefaultAsync(m => m.UserNumber == userNumber.Value && m.RevokedAt == null, cancellationToken);
+
+        var ledger = new AccountLedger
+        {
+            UserNumber = account.UserNumber,
+            HolderName = account.HolderName ?? "",
+            Address = account.Address ?? "",
+            OutstandingFen = bills.Where(b => b.OutstandingFen > 0).Sum(b => b.OutstandingFen),
+            CreditFen = account.CreditFen,
+            Mandate = mandate is null ? null : ToProto(mandate),
+        };
+        ledger.Bills.AddRange(bills.Select(r => new LedgerBill
+        {
+            BillId = r.BillId.ToString(),
+            PeriodStart = DateText.Format(r.PeriodStart),
+            PeriodEnd = DateText.Format(r.PeriodEnd),
+            VolumeLitres = r.VolumeLitres,
+            AmountFen = r.AmountFen,
+            PaidFen = r.PaidFen,
+            DueDate = DateText.Format(r.DueDate),
+            Cancelled = r.CancelledAt is not null,
+        }));
+        ledger.Payments.AddRange(payments.Select(p => new LedgerPayment
+        {
+            PaymentId = p.Id.ToString(),
+            Channel = p.Channel,
+            ChannelTransactionId = p.ChannelTransactionId,
+            AmountFen = p.AmountFen,
+            PaidAt = Utc(p.PaidAt),
+            ReversedAt = p.ReversedAt is { } reversed ? Utc(reversed) : null,
+        }));
+        return ledger;
+    }
+
     public override async Task<PostPaymentResponse> PostPayment(PostPaymentRequest request, ServerCallContext context)
     {
         var instruction = PaymentInstruction.Validate(request.UserNumber, request.Channel, request.ChannelTransactionId,
-            request.AmountFen, ToInstant(request.PaidAt), clock.GetUtcNow());
+            request.AmountFen, ToInstant(request.PaidAt), clock.GetUtcNow(), options.Value.MaxAmountFen);
         var posted = await poster.PostAsync(instruction, context.CancellationToken);
 
         var response = new PostPaymentResponse
@@ -62,13 +120,165 @@ public sealed class PaymentsGrpcService(PaymentsDbContext db, PaymentPoster post
             CreditFen = posted.CreditFen,
             Replayed = posted.Replayed,
         };
-        response.Allocations.AddRange(posted.Allocations.Select(a => new Proto.Allocation
-        {
-            BillId = a.BillId.ToString(),
-            AmountFen = a.AmountFen,
-        }));
+        response.Allocations.AddRange(posted.Allocations.Select(ToProto));
         return response;
     }
+
+    public override async Task<ReversePaymentResponse> ReversePayment(ReversePaymentRequest request, ServerCallContext context)
+    {
+        var channel = PaymentChannel.Parse(request.Channel);
+        if (string.IsNullOrEmpty(request.ChannelTransactionId))
+            throw new InvalidArgumentException("channel_transaction_id", "is required");
+        if (request.Reason.Length > 200)
+            throw new InvalidArgumentException("reason", "must be at most 200 characters");
+        var reversed = await reverser.ReverseAsync(channel, request.ChannelTransactionId, request.Reason, context.CancellationToken);
+
+        var response = new ReversePaymentResponse
+        {
+            PaymentId = reversed.PaymentId.ToString(),
+            CreditTakenFen = reversed.CreditTakenFen,
+            OutstandingFen = reversed.OutstandingFen,
+            CreditFen = reversed.CreditFen,
+            ReversedAt = Utc(reversed.ReversedAt),
+            Replayed = reversed.Replayed,
+        };
+        response.UndoneAllocations.AddRange(reversed.Undone.Select(ToProto));
+        return response;
+    }
+
+    public override async Task<ReconciliationReport> ReconcileStatement(ReconcileStatementRequest request, ServerCallContext context)
+    {
+        var channel = PaymentChannel.Parse(request.Channel);
+        var date = DateText.Parse(request.StatementDate, "statement_date");
+        var result = await reconciler.ReconcileAsync(channel, date, request.Csv, request.PostMissing, context.CancellationToken);
+
+        var comparison = result.Comparison;
+        var report = new ReconciliationReport
+        {
+            Channel = channel.Name,
+            StatementDate = DateText.Format(date),
+            Matched = comparison.Matched.Count,
+            MatchedAmountFen = comparison.MatchedFen,
+        };
+        report.MissingOnOurSide.AddRange(result.MissingOnOurSide.Select(m => new MissingOnOurSide
+        {
+            Line = ToProto(m.Entry),
+            PostedPaymentId = m.PostedPaymentId?.ToString() ?? "",
+            NotPostedReason = m.NotPostedReason ?? "",
+        }));
+        report.MissingOnChannelSide.AddRange(comparison.MissingOnChannelSide.Select(p => new MissingOnChannelSide
+        {
+            PaymentId = p.PaymentId.ToString(),
+            ChannelTransactionId = p.TransactionId,
+            UserNumber = p.UserNumber,
+            AmountFen = p.AmountFen,
+            PaidAt = Timestamp.FromDateTimeOffset(p.PaidAt),
+        }));
+        report.Mismatches.AddRange(comparison.Mismatches.Select(m => new Mismatch
+        {
+            Line = ToProto(m.Entry),
+            PaymentId = m.Ours.PaymentId.ToString(),
+            OurUserNumber = m.Ours.UserNumber,
+            OurAmountFen = m.Ours.AmountFen,
+            Kind = m.Kind switch
+            {
+                MismatchKind.Amount => "amount",
+                MismatchKind.UserNumber => "user_number",
+                _ => "reversed",
+            },
+        }));
+        return report;
+    }
+
+    public override async Task<Proto.WithholdingMandate> PutWithholdingMandate(
+        PutWithholdingMandateRequest request, ServerCallContext context)
+    {
+        var userNumber = UserNumber.Parse(request.UserNumber);
+        var bank = Withholding.BankCode(request.BankCode);
+        var holder = Required(request.AccountHolder, "account_holder", Withholding.MaxHolderLength);
+        var masked = BankAccount.Mask(request.BankAccount);
+        var reference = Required(request.MandateReference, "mandate_reference", Withholding.MaxReferenceLength);
+        return ToProto(await withholding.PutMandateAsync(userNumber, bank, holder, masked, reference, context.CancellationToken));
+    }
+
+    public override async Task<Proto.WithholdingMandate> RevokeWithholdingMandate(
+        RevokeWithholdingMandateRequest request, ServerCallContext context) =>
+        ToProto(await withholding.RevokeMandateAsync(UserNumber.Parse(request.UserNumber), context.CancellationToken));
+
+    public override async Task<Proto.WithholdingBatch> ExportWithholdingBatch(
+        ExportWithholdingBatchRequest request, ServerCallContext context)
+    {
+        var bank = string.IsNullOrWhiteSpace(request.BankCode) ? null : Withholding.BankCode(request.BankCode);
+        var batch = await withholding.ExportAsync(bank, context.CancellationToken);
+        return new Proto.WithholdingBatch
+        {
+            BatchId = batch.BatchId.ToString(),
+            Lines = batch.Lines.Count,
+            TotalFen = batch.TotalFen,
+            Csv = batch.Csv,
+        };
+    }
+
+    public override async Task<WithholdingResult> ImportWithholdingResult(
+        ImportWithholdingResultRequest request, ServerCallContext context)
+    {
+        if (!Guid.TryParse(request.BatchId, out var batchId))
+            throw new InvalidArgumentException("batch_id", $"'{request.BatchId}' is not a batch id");
+        var lines = await withholding.ImportResultAsync(batchId, request.Csv, context.CancellationToken);
+
+        var result = new WithholdingResult
+        {
+            BatchId = batchId.ToString(),
+            Paid = lines.Count(l => l.Outcome == WithholdingDesk.Paid),
+            PaidFen = lines.Where(l => l.Outcome == WithholdingDesk.Paid).Sum(l => l.AmountFen),
+            Failed = lines.Count(l => l.Outcome == WithholdingDesk.Failed),
+            Refused = lines.Count(l => l.Outcome == WithholdingDesk.Refused),
+        };
+        result.Lines.AddRange(lines.Select(l => new WithholdingLineOutcome
+        {
+            Line = l.Line,
+            UserNumber = l.UserNumber,
+            AmountFen = l.AmountFen,
+            Outcome = l.Outcome,
+            PaymentId = l.PaymentId?.ToString() ?? "",
+            Reason = l.Reason,
+        }));
+        return result;
+    }
+
+    private static string Required(string? text, string field, int maxLength)
+    {
+        var value = text?.Trim() ?? "";
+        if (value.Length == 0)
+            throw new InvalidArgumentException(field, "is required");
+        if (value.Length > maxLength)
+            throw new InvalidArgumentException(field, $"must be at most {maxLength} characters");
+        return value;
+    }
+
+    private static Proto.Allocation ToProto(BillShare share) =>
+        new() { BillId = share.BillId.ToString(), AmountFen = share.AmountFen };
+
+    private static StatementLine ToProto(StatementEntry entry) => new()
+    {
+        Line = entry.Line,
+        TransactionId = entry.TransactionId,
+        UserNumber = entry.UserNumber.Value,
+        AmountFen = entry.AmountFen,
+        PaidAt = Timestamp.FromDateTimeOffset(entry.PaidAt),
+    };
+
+    private static Proto.WithholdingMandate ToProto(Data.WithholdingMandate mandate) => new()
+    {
+        UserNumber = mandate.UserNumber,
+        BankCode = mandate.BankCode,
+        AccountHolder = mandate.AccountHolder,
+        BankAccountMasked = mandate.BankAccountMasked,
+        MandateReference = mandate.MandateReference,
+        Active = mandate.RevokedAt is null,
+    };
+
+    private static Timestamp Utc(DateTime value) => Timestamp.FromDateTime(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
     private static DateTimeOffset? ToInstant(Timestamp? timestamp)
     {

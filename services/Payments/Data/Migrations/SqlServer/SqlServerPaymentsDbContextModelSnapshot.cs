@@ -121,11 +121,16 @@ namespace Metering.Payments.Data.Migrations.SqlServer
                         .IsUnicode(false)
                         .HasColumnType("varchar(16)");
 
+                    b.Property<long?>("UndoesAllocationId")
+                        .HasColumnType("bigint");
+
                     b.HasKey("Id");
 
                     b.HasIndex("PaymentId");
 
                     b.HasIndex("ReceivableId");
+
+                    b.HasIndex("UndoesAllocationId");
 
                     b.ToTable("Allocations");
                 });
@@ -214,6 +219,22 @@ namespace Metering.Payments.Data.Migrations.SqlServer
                     b.Property<DateTime>("ReceivedAt")
                         .HasColumnType("datetime2");
 
+                    b.Property<long>("ReversalCreditAfterFen")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ReversalCreditTakenFen")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ReversalOutstandingAfterFen")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ReversalReason")
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<DateTime?>("ReversedAt")
+                        .HasColumnType("datetime2");
+
                     b.Property<string>("UserNumber")
                         .IsRequired()
                         .HasMaxLength(10)
@@ -227,6 +248,8 @@ namespace Metering.Payments.Data.Migrations.SqlServer
 
                     b.HasIndex("Channel", "ChannelTransactionId")
                         .IsUnique();
+
+                    b.HasIndex("Channel", "PaidAt");
 
                     b.ToTable("Payments");
                 });
@@ -244,6 +267,9 @@ namespace Metering.Payments.Data.Migrations.SqlServer
 
                     b.Property<Guid>("BillId")
                         .HasColumnType("uniqueidentifier");
+
+                    b.Property<DateTime?>("CancelledAt")
+                        .HasColumnType("datetime2");
 
                     b.Property<DateOnly>("DueDate")
                         .HasColumnType("date");
@@ -277,6 +303,147 @@ namespace Metering.Payments.Data.Migrations.SqlServer
                     b.HasIndex("LedgerAccountId", "PeriodEnd");
 
                     b.ToTable("Receivables");
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingBatch", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("BankCode")
+                        .HasMaxLength(16)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(16)");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("datetime2");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("WithholdingBatches");
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingBatchLine", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AccountHolder")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("nvarchar(50)");
+
+                    b.Property<long>("AmountFen")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("BankAccountMasked")
+                        .IsRequired()
+                        .HasMaxLength(19)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(19)");
+
+                    b.Property<string>("BankCode")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(16)");
+
+                    b.Property<Guid>("BatchId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<int>("Line")
+                        .HasColumnType("int");
+
+                    b.Property<string>("MandateReference")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<string>("Outcome")
+                        .HasMaxLength(16)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(16)");
+
+                    b.Property<Guid?>("PaymentId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<string>("UserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .IsUnicode(false)
+                        .HasColumnType("char(10)")
+                        .IsFixedLength();
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BatchId", "Line")
+                        .IsUnique();
+
+                    b.ToTable("WithholdingBatchLines");
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingMandate", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AccountHolder")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("nvarchar(50)");
+
+                    b.Property<string>("BankAccountMasked")
+                        .IsRequired()
+                        .HasMaxLength(19)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(19)");
+
+                    b.Property<string>("BankCode")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(false)
+                        .HasColumnType("varchar(16)");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("datetime2");
+
+                    b.Property<long>("LedgerAccountId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("MandateReference")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("UserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .IsUnicode(false)
+                        .HasColumnType("char(10)")
+                        .IsFixedLength();
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LedgerAccountId");
+
+                    b.HasIndex("UserNumber")
+                        .IsUnique();
+
+                    b.ToTable("WithholdingMandates");
                 });
 
             modelBuilder.Entity("Metering.Payments.Data.Allocation", b =>
@@ -319,6 +486,24 @@ namespace Metering.Payments.Data.Migrations.SqlServer
                     b.Navigation("Account");
                 });
 
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingBatchLine", b =>
+                {
+                    b.HasOne("Metering.Payments.Data.WithholdingBatch", null)
+                        .WithMany("Lines")
+                        .HasForeignKey("BatchId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingMandate", b =>
+                {
+                    b.HasOne("Metering.Payments.Data.LedgerAccount", null)
+                        .WithMany()
+                        .HasForeignKey("LedgerAccountId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Metering.Payments.Data.LedgerAccount", b =>
                 {
                     b.Navigation("Receivables");
@@ -327,6 +512,11 @@ namespace Metering.Payments.Data.Migrations.SqlServer
             modelBuilder.Entity("Metering.Payments.Data.Payment", b =>
                 {
                     b.Navigation("Allocations");
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingBatch", b =>
+                {
+                    b.Navigation("Lines");
                 });
 #pragma warning restore 612, 618
         }

@@ -112,11 +112,16 @@ namespace Metering.Payments.Data.Migrations.Sqlite
                         .IsUnicode(false)
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("UndoesAllocationId")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("PaymentId");
 
                     b.HasIndex("ReceivableId");
+
+                    b.HasIndex("UndoesAllocationId");
 
                     b.ToTable("Allocations");
                 });
@@ -202,6 +207,22 @@ namespace Metering.Payments.Data.Migrations.Sqlite
                     b.Property<DateTime>("ReceivedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("ReversalCreditAfterFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ReversalCreditTakenFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ReversalOutstandingAfterFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ReversalReason")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("ReversedAt")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("UserNumber")
                         .IsRequired()
                         .HasMaxLength(10)
@@ -216,6 +237,8 @@ namespace Metering.Payments.Data.Migrations.Sqlite
                     b.HasIndex("Channel", "ChannelTransactionId")
                         .IsUnique();
 
+                    b.HasIndex("Channel", "PaidAt");
+
                     b.ToTable("Payments");
                 });
 
@@ -229,6 +252,9 @@ namespace Metering.Payments.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<Guid>("BillId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("CancelledAt")
                         .HasColumnType("TEXT");
 
                     b.Property<DateOnly>("DueDate")
@@ -263,6 +289,143 @@ namespace Metering.Payments.Data.Migrations.Sqlite
                     b.HasIndex("LedgerAccountId", "PeriodEnd");
 
                     b.ToTable("Receivables");
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingBatch", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BankCode")
+                        .HasMaxLength(16)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("WithholdingBatches");
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingBatchLine", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AccountHolder")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AmountFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BankAccountMasked")
+                        .IsRequired()
+                        .HasMaxLength(19)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BankCode")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("BatchId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Line")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MandateReference")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Outcome")
+                        .HasMaxLength(16)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("PaymentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BatchId", "Line")
+                        .IsUnique();
+
+                    b.ToTable("WithholdingBatchLines");
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingMandate", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AccountHolder")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BankAccountMasked")
+                        .IsRequired()
+                        .HasMaxLength(19)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BankCode")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LedgerAccountId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MandateReference")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserNumber")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LedgerAccountId");
+
+                    b.HasIndex("UserNumber")
+                        .IsUnique();
+
+                    b.ToTable("WithholdingMandates");
                 });
 
             modelBuilder.Entity("Metering.Payments.Data.Allocation", b =>
@@ -305,6 +468,24 @@ namespace Metering.Payments.Data.Migrations.Sqlite
                     b.Navigation("Account");
                 });
 
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingBatchLine", b =>
+                {
+                    b.HasOne("Metering.Payments.Data.WithholdingBatch", null)
+                        .WithMany("Lines")
+                        .HasForeignKey("BatchId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingMandate", b =>
+                {
+                    b.HasOne("Metering.Payments.Data.LedgerAccount", null)
+                        .WithMany()
+                        .HasForeignKey("LedgerAccountId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Metering.Payments.Data.LedgerAccount", b =>
                 {
                     b.Navigation("Receivables");
@@ -313,6 +494,11 @@ namespace Metering.Payments.Data.Migrations.Sqlite
             modelBuilder.Entity("Metering.Payments.Data.Payment", b =>
                 {
                     b.Navigation("Allocations");
+                });
+
+            modelBuilder.Entity("Metering.Payments.Data.WithholdingBatch", b =>
+                {
+                    b.Navigation("Lines");
                 });
 #pragma warning restore 612, 618
         }

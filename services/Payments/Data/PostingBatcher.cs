@@ -1,0 +1,115 @@
+using System.Threading.Channels;
+using Metering.Domain;
+using Metering.Hosting.Data;
+using Metering.Payments.Domain;
+using Microsoft.EntityFrameworkCore;
+
+namespace Metering.Payments.Data;
+
+/// <summary>
+/// Group commit for SQLite. Every commit of a durable SQLite database waits for the disk (fsync);
+/// postings that arrive together are therefore written by one loop in one transaction, each in a
+/// savepoint of its own, and answered after the single commit. A posting that fails is rolled back
+/// alone and answered with its own error; one that cannot be decided here (a constraint, a lost
+/// commit) is handed back to the caller's ordinary path, which retries it by itself.
+/// On SQL Server, where writers run concurrently, the batcher is off.
+/// </summary>
+public sealed class PostingBatcher(
+    IServiceScopeFactory scopes, LedgerWriteGate gate, TimeProvider clock, IConfiguration configuration,
+    ILogger<PostingBatcher> logger) : BackgroundService
+{
+    private const int MaxBatch = 128;
+
+    private sealed record Pending(PaymentInstruction Instruction, TaskCompletionSource<PostedPayment?> Answer);
+
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+
+    public bool Enabled { get; } =
+        ServiceDatabase.Provider(configuration) == DatabaseProvider.Sqlite && configuration.GetValue("Payments:GroupCommit", true);
+
+    /// <summary>The posting committed; null when the caller should decide it alone (key taken, retry needed).</summary>
+    public async Task<PostedPayment?> PostAsync(PaymentInstruction instruction, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(instruction, new TaskCompletionSource<PostedPayment?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+            return null;
+        // Once queued, the posting is decided whatever the caller does; a cancelled caller just stops waiting.
+        return await pending.Answer.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Pending>(MaxBatch);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
+                    batch.Add(pending);
+                await WriteAsync(batch, stoppingToken);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _queue.Writer.TryComplete();
+            foreach (var pending in batch)
+                pending.Answer.TrySetResult(null);
+            while (_queue.Reader.TryRead(out var left))
+                left.Answer.TrySetResult(null);
+        }
+    }
+
+    private async Task WriteAsync(List<Pending> batch, CancellationToken stoppingToken)
+    {
+        var outcomes = new (PostedPayment? Posted, Exception? Refusal)[batch.Count];
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<PaymentsDbContext>();
+            using var turn = await gate.EnterAsync(db, stoppingToken);
+            await using var transaction = await db.Database.BeginTransactionAsync(stoppingToken);
+            var now = clock.GetUtcNow();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var savepoint = $"p{i}";
+                await transaction.CreateSavepointAsync(savepoint, stoppingToken);
+                try
+                {
+                    outcomes[i] = (await PaymentPoster.PostInTransactionAsync(db, batch[i].Instruction, now, stoppingToken), null);
+                }
+                catch (DomainException refusal)
+                {
+                    await transaction.RollbackToSavepointAsync(savepoint, stoppingToken);
+                    outcomes[i] = (null, refusal);
+                }
+                catch (DbUpdateException)
+                {
+                    // Left to the caller's own path, which retries or replays it.
+                    await transaction.RollbackToSavepointAsync(savepoint, stoppingToken);
+                }
+                // Each posting reads its account afresh: no tracked state leaks from one to the next.
+                db.ChangeTracker.Clear();
+            }
+            await transaction.CommitAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "A group commit of {Count} postings failed; each is retried on its own", batch.Count);
+            foreach (var pending in batch)
+                pending.Answer.TrySetResult(null);
+            return;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i].Refusal is { } refusal)
+                batch[i].Answer.TrySetException(refusal);
+            else
+                batch[i].Answer.TrySetResult(outcomes[i].Posted);
+        }
+    }
+}
