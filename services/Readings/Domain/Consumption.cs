@@ -84,13 +84,15 @@ public static class UsageHistory
     public const int WindowDays = 365;
 
     /// <summary>Average litres a day over the intervals that end within 12 months before <paramref name="asOf"/>; null without history.</summary>
-    public static (decimal LitresPerDay, int Days)? Average(IEnumerable<ChainReading> readings, DateOnly asOf)
+    public static (decimal LitresPerDay, int Days)? Average(IReadOnlyList<ChainReading> readings, DateOnly asOf)
     {
         var from = asOf.AddDays(-WindowDays);
         long litres = 0;
         var days = 0;
-        foreach (var r in readings)
+        // Indexed loop, not foreach over an interface: this runs for every bulk row.
+        for (var i = 0; i < readings.Count; i++)
         {
+            var r = readings[i];
             if (r.PreviousReadOn is not { } previousOn || r.Kind == ReadingKind.Initial || r.Status == ReadingStatus.Held)
                 continue;
             if (r.ReadOn <= from || r.ReadOn > asOf)

@@ -67,7 +67,7 @@ public sealed class ReadingChain
         Register.Check(input.RegisterLitres);
         CheckAfterInstallation(input.ReadOn);
 
-        var sameDay = _recent.LastOrDefault(r => r.ReadOn == input.ReadOn && r.Kind == ReadingKind.Actual);
+        var sameDay = LastOn(input.ReadOn, ReadingKind.Actual);
         if (sameDay is not null)
         {
             if (sameDay.RegisterLitres == input.RegisterLitres)
@@ -92,7 +92,7 @@ public sealed class ReadingChain
     public Recorded RecordEstimate(DateOnly readOn, ReadingRules rules, Guid id)
     {
         CheckAfterInstallation(readOn);
-        var sameDay = _recent.LastOrDefault(r => r.ReadOn == readOn && r.Kind == ReadingKind.Estimated);
+        var sameDay = LastOn(readOn, ReadingKind.Estimated);
         if (sameDay is not null)
             return new Recorded(RecordOutcome.Duplicate, sameDay);
         CheckOpen(readOn);
@@ -119,6 +119,18 @@ public sealed class ReadingChain
         Added.Add(reading);
         Head = reading;
         return new Recorded(hold is null ? RecordOutcome.Accepted : RecordOutcome.Held, reading);
+    }
+
+    /// <summary>The latest recent reading of <paramref name="kind"/> on <paramref name="readOn"/> (a plain loop: this runs for every bulk row).</summary>
+    private ChainReading? LastOn(DateOnly readOn, ReadingKind kind)
+    {
+        for (var i = _recent.Count - 1; i >= 0; i--)
+        {
+            var r = _recent[i];
+            if (r.ReadOn == readOn && r.Kind == kind)
+                return r;
+        }
+        return null;
     }
 
     private void CheckAfterInstallation(DateOnly readOn)
