@@ -7,7 +7,7 @@ public sealed class BillingOptions
     public int PaymentTermDays { get; set; } = 30;
 
     /// <summary>Accounts billed per transaction of a run: bounds memory, lock time, and the size of one BillIssued.</summary>
-    public int RunBatchSize { get; set; } = 200;
+    public int RunBatchSize { get; set; } = 500;
 
     /// <summary>Accounts per chunk of a run: the work item one replica takes from the runs queue.</summary>
     public int RunChunkSize { get; set; } = 5000;
