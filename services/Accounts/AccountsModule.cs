@@ -19,6 +19,7 @@ public sealed class AccountsModule : ServiceModule
         builder.Services.AddSingleton(defaultPlan);
         builder.Services.AddSingleton(new UserNumberPlans(defaultPlan, districtPrefixes));
         builder.Services.AddScoped<UserNumberAllocator>();
+        builder.Services.AddSingleton<BulkWriteGate>();
         // A survey of a large community arrives as one CSV message.
         builder.Services.AddGrpc().AddServiceOptions<AccountsGrpcService>(o => o.MaxReceiveMessageSize = MaxSurveyBytes);
     }

@@ -13,7 +13,8 @@ using Proto = Metering.Contracts.Accounts.V1;
 namespace Metering.Accounts.Grpc;
 
 public sealed partial class AccountsGrpcService(
-    AccountsDbContext db, UserNumberAllocator allocator, UserNumberPlans plans, UtilityCalendar calendar, TimeProvider clock)
+    AccountsDbContext db, UserNumberAllocator allocator, UserNumberPlans plans, UtilityCalendar calendar, TimeProvider clock,
+    BulkWriteGate bulkWrites)
     : Proto.Accounts.AccountsBase
 {
     public override async Task<Proto.Account> OpenAccount(OpenAccountRequest request, ServerCallContext context)

@@ -43,6 +43,7 @@ public sealed partial class AccountsGrpcService
         var community = await db.Communities.AsNoTracking().SingleOrDefaultAsync(c => c.Id == communityId, ct)
             ?? throw new NotFoundException("community", Key(communityId));
 
+        using var turn = await bulkWrites.EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var risers = await db.Risers.AsNoTracking().Where(r => r.CommunityId == communityId).ToListAsync(ct);
         var registered = await (
@@ -137,7 +138,7 @@ public sealed partial class AccountsGrpcService
         var ids = risers.Select(r => r.Id).ToList();
         var households = await (
                 from h in db.Households
-                where ids.Contains(h.RiserId)
+                where EF.Parameter(ids).Contains(h.RiserId)
                 join a in db.Accounts on (long?)h.Id equals a.HouseholdId into accounts
                 from a in accounts.DefaultIfEmpty()
                 orderby h.Id
@@ -194,6 +195,7 @@ public sealed partial class AccountsGrpcService
         var ct = context.CancellationToken;
         // Everything, checks included, runs in one transaction: on SQLite it holds the write lock from BEGIN,
         // so two conversions (also from two replicas) are serialised; a refusal rolls back and leaves nothing.
+        using var turn = await bulkWrites.EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var outcome = (await ConvertBatchAsync([request], clock.GetUtcNow(), ct))[0];
         if (outcome.Refusal is not null)
@@ -219,9 +221,13 @@ public sealed partial class AccountsGrpcService
         {
             if (batch.Count == 0)
                 return;
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            var outcomes = await ConvertBatchAsync(batch, clock.GetUtcNow(), ct);
-            await transaction.CommitAsync(ct);
+            IReadOnlyList<ConversionOutcome> outcomes;
+            using (await bulkWrites.EnterAsync(db, ct))
+            {
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                outcomes = await ConvertBatchAsync(batch, clock.GetUtcNow(), ct);
+                await transaction.CommitAsync(ct);
+            }
             for (var i = 0; i < batch.Count; i++)
             {
                 var result = new RiserConversionResult { RiserId = batch[i].RiserId };
@@ -262,15 +268,17 @@ public sealed partial class AccountsGrpcService
     private async Task<IReadOnlyList<ConversionOutcome>> ConvertBatchAsync(
         IReadOnlyList<ConvertRiserRequest> requests, DateTimeOffset now, CancellationToken ct)
     {
+        // EF.Parameter sends each list as one (JSON) parameter: EF Core 10 would otherwise expand a batch's
+        // thousands of meter serials into as many SQL parameters, which SQLite binds by name in quadratic time.
         var today = calendar.Today(now);
         var riserIds = requests.Select(r => r.RiserId).Distinct().ToList();
-        var risers = await db.Risers.AsNoTracking().Where(r => riserIds.Contains(r.Id)).ToDictionaryAsync(r => r.Id, ct);
+        var risers = await db.Risers.AsNoTracking().Where(r => EF.Parameter(riserIds).Contains(r.Id)).ToDictionaryAsync(r => r.Id, ct);
         var communityIds = risers.Values.Select(r => r.CommunityId).Distinct().ToList();
-        var communities = await db.Communities.AsNoTracking().Where(c => communityIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
-        var households = (await db.Households.AsNoTracking().Where(h => riserIds.Contains(h.RiserId)).ToListAsync(ct))
+        var communities = await db.Communities.AsNoTracking().Where(c => EF.Parameter(communityIds).Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
+        var households = (await db.Households.AsNoTracking().Where(h => EF.Parameter(riserIds).Contains(h.RiserId)).ToListAsync(ct))
             .GroupBy(h => h.RiserId).ToDictionary(g => g.Key, g => g.OrderBy(h => h.Id).ToList());
         var requestedSerials = requests.SelectMany(r => r.Meters).Select(m => m.MeterSerial?.Trim() ?? "").Distinct().ToList();
-        var installed = await db.Accounts.AsNoTracking().Where(a => requestedSerials.Contains(a.MeterSerial))
+        var installed = await db.Accounts.AsNoTracking().Where(a => EF.Parameter(requestedSerials).Contains(a.MeterSerial))
             .ToDictionaryAsync(a => a.MeterSerial, a => a.UserNumber, ct);
 
         var outcomes = new ConversionOutcome[requests.Count];
@@ -315,7 +323,7 @@ public sealed partial class AccountsGrpcService
         {
             var ids = group.Select(a => a.Riser.Id).ToList();
             var completedOn = group.Key;
-            var claimed = await db.Risers.Where(r => ids.Contains(r.Id) && r.ConvertedOn == null)
+            var claimed = await db.Risers.Where(r => EF.Parameter(ids).Contains(r.Id) && r.ConvertedOn == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConvertedOn, completedOn), ct);
             if (claimed != ids.Count)
                 throw new FailedPreconditionException("a riser of this request was converted meanwhile by another request; retry");
