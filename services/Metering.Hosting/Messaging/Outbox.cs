@@ -36,5 +36,9 @@ public static class Outbox
         return row;
     }
 
-    internal static string TypeName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
+    // Assembly.GetName() builds a new AssemblyName on every call; bulk work publishes thousands of events.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, string> TypeNames = new();
+
+    internal static string TypeName(Type type) =>
+        TypeNames.GetOrAdd(type, static t => $"{t.FullName}, {t.Assembly.GetName().Name}");
 }
