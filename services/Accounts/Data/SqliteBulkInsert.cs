@@ -1,6 +1,5 @@
-using System.Data.Common;
+using Metering.Hosting.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Metering.Accounts.Data;
 
@@ -20,17 +19,17 @@ internal static class SqliteBulkInsert
             await db.SaveChangesAsync(ct);
             return;
         }
-        await using var command = Command(db,
+        await using var command = db.CreateCommandInTransaction(
             """
             INSERT INTO "Households" ("RiserId", "Unit", "HolderName", "Phone", "Persons", "Consent", "ResidentFeePaidFen")
             VALUES ($riser, $unit, $holder, $phone, $persons, $consent, 0) RETURNING "Id"
             """);
-        var riser = Parameter(command, "$riser");
-        var unit = Parameter(command, "$unit");
-        var holder = Parameter(command, "$holder");
-        var phone = Parameter(command, "$phone");
-        var persons = Parameter(command, "$persons");
-        var consent = Parameter(command, "$consent");
+        var riser = command.AddParameter("$riser");
+        var unit = command.AddParameter("$unit");
+        var holder = command.AddParameter("$holder");
+        var phone = command.AddParameter("$phone");
+        var persons = command.AddParameter("$persons");
+        var consent = command.AddParameter("$consent");
         await command.PrepareAsync(ct);
         foreach (var h in households)
         {
@@ -51,24 +50,24 @@ internal static class SqliteBulkInsert
             db.Accounts.AddRange(accounts);
             return; // saved with the outbox rows by the caller's SaveChanges
         }
-        await using var command = Command(db,
+        await using var command = db.CreateCommandInTransaction(
             """
             INSERT INTO "Accounts" ("UserNumber", "HolderName", "Address", "Phone", "Persons", "MeterSerial",
                 "InitialRegisterLitres", "OpenedOn", "Status", "CreatedAt", "HouseholdId")
             VALUES ($number, $holder, $address, $phone, $persons, $serial, $register, $opened, $status, $created, $household)
             RETURNING "Id"
             """);
-        var number = Parameter(command, "$number");
-        var holder = Parameter(command, "$holder");
-        var address = Parameter(command, "$address");
-        var phone = Parameter(command, "$phone");
-        var persons = Parameter(command, "$persons");
-        var serial = Parameter(command, "$serial");
-        var register = Parameter(command, "$register");
-        var opened = Parameter(command, "$opened");
-        var status = Parameter(command, "$status");
-        var created = Parameter(command, "$created");
-        var household = Parameter(command, "$household");
+        var number = command.AddParameter("$number");
+        var holder = command.AddParameter("$holder");
+        var address = command.AddParameter("$address");
+        var phone = command.AddParameter("$phone");
+        var persons = command.AddParameter("$persons");
+        var serial = command.AddParameter("$serial");
+        var register = command.AddParameter("$register");
+        var opened = command.AddParameter("$opened");
+        var status = command.AddParameter("$status");
+        var created = command.AddParameter("$created");
+        var household = command.AddParameter("$household");
         await command.PrepareAsync(ct);
         foreach (var a in accounts)
         {
@@ -85,23 +84,5 @@ internal static class SqliteBulkInsert
             household.Value = (object?)a.HouseholdId ?? DBNull.Value;
             a.Id = (long)(await command.ExecuteScalarAsync(ct))!;
         }
-    }
-
-    private static DbCommand Command(AccountsDbContext db, string sql)
-    {
-        var transaction = db.Database.CurrentTransaction
-            ?? throw new InvalidOperationException("bulk inserts run inside the caller's transaction");
-        var command = db.Database.GetDbConnection().CreateCommand();
-        command.Transaction = transaction.GetDbTransaction();
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static DbParameter Parameter(DbCommand command, string name)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        command.Parameters.Add(parameter);
-        return parameter;
     }
 }

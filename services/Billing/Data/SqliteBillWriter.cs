@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Metering.Hosting.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -109,11 +110,7 @@ internal sealed class SqliteBillWriter : IDisposable
         command.Transaction = transaction;
         command.CommandText = sql;
         foreach (var name in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            command.Parameters.Add(parameter);
-        }
+            command.AddParameter(name);
         command.Prepare();
         return command;
     }

@@ -1,7 +1,6 @@
-using System.Data.Common;
 using System.Globalization;
+using Metering.Hosting.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Metering.Hosting.Messaging;
 
@@ -20,21 +19,19 @@ public static class OutboxBulkWrite
     /// </summary>
     public static async Task WriteQueuedAsync(this MessagingDbContext db, IReadOnlyList<OutboxMessage> queued, CancellationToken cancellationToken)
     {
-        if (!db.Database.IsSqlite() || queued.Count == 0 || db.Database.CurrentTransaction is not { } transaction)
+        if (!db.Database.IsSqlite() || queued.Count == 0 || db.Database.CurrentTransaction is null)
             return;
-        await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.Transaction = transaction.GetDbTransaction();
-        command.CommandText =
+        await using var command = db.CreateCommandInTransaction(
             """
             INSERT INTO "OutboxMessages" ("MessageId", "MessageType", "Body", "Destination", "TraceParent", "CreatedAt", "Attempts")
             VALUES ($id, $type, $body, $destination, $trace, $created, 0) RETURNING "Id"
-            """;
-        var id = Parameter(command, "$id");
-        var type = Parameter(command, "$type");
-        var body = Parameter(command, "$body");
-        var destination = Parameter(command, "$destination");
-        var trace = Parameter(command, "$trace");
-        var created = Parameter(command, "$created");
+            """);
+        var id = command.AddParameter("$id");
+        var type = command.AddParameter("$type");
+        var body = command.AddParameter("$body");
+        var destination = command.AddParameter("$destination");
+        var trace = command.AddParameter("$trace");
+        var created = command.AddParameter("$created");
         await command.PrepareAsync(cancellationToken);
         foreach (var row in queued)
         {
@@ -50,13 +47,5 @@ public static class OutboxBulkWrite
             row.Id = rowId;
         }
         // The relay is woken by the commit (OutboxSignalInterceptor), as for rows written by SaveChanges.
-    }
-
-    private static DbParameter Parameter(DbCommand command, string name)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        command.Parameters.Add(parameter);
-        return parameter;
     }
 }

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Metering.Hosting.Data;
 using Metering.Readings.Domain;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -32,19 +33,19 @@ internal static class SqliteBulkWriter
             VALUES ($id, $account, $meter, $sequence, $readOn, $register, $kind, $status, $consumption, $previousOn,
                 $previousRegister, $recordedAt, $hold, NULL, NULL)
             """;
-        var id = Add(insert, "$id");
-        var account = Add(insert, "$account");
-        var meter = Add(insert, "$meter");
-        var sequence = Add(insert, "$sequence");
-        var readOn = Add(insert, "$readOn");
-        var register = Add(insert, "$register");
-        var kind = Add(insert, "$kind");
-        var status = Add(insert, "$status");
-        var consumption = Add(insert, "$consumption");
-        var previousOn = Add(insert, "$previousOn");
-        var previousRegister = Add(insert, "$previousRegister");
-        Add(insert, "$recordedAt").Value = recordedAt;
-        var hold = Add(insert, "$hold");
+        var id = insert.AddParameter("$id");
+        var account = insert.AddParameter("$account");
+        var meter = insert.AddParameter("$meter");
+        var sequence = insert.AddParameter("$sequence");
+        var readOn = insert.AddParameter("$readOn");
+        var register = insert.AddParameter("$register");
+        var kind = insert.AddParameter("$kind");
+        var status = insert.AddParameter("$status");
+        var consumption = insert.AddParameter("$consumption");
+        var previousOn = insert.AddParameter("$previousOn");
+        var previousRegister = insert.AddParameter("$previousRegister");
+        insert.AddParameter("$recordedAt").Value = recordedAt;
+        var hold = insert.AddParameter("$hold");
         await insert.PrepareAsync(cancellationToken);
 
         await using var moveHead = connection.CreateCommand();
@@ -52,9 +53,9 @@ internal static class SqliteBulkWriter
         moveHead.CommandText = """
             UPDATE "Accounts" SET "LastReadingSequence" = $new WHERE "Id" = $id AND "LastReadingSequence" = $old
             """;
-        var headNew = Add(moveHead, "$new");
-        var headId = Add(moveHead, "$id");
-        var headOld = Add(moveHead, "$old");
+        var headNew = moveHead.AddParameter("$new");
+        var headId = moveHead.AddParameter("$id");
+        var headOld = moveHead.AddParameter("$old");
         await moveHead.PrepareAsync(cancellationToken);
 
         foreach (var loaded in chains)
@@ -86,13 +87,5 @@ internal static class SqliteBulkWriter
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
         }
-    }
-
-    private static DbParameter Add(DbCommand command, string name)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        command.Parameters.Add(parameter);
-        return parameter;
     }
 }
