@@ -22,6 +22,8 @@ public sealed class ReadingsModule : ServiceModule
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<ReadingRules>().Bind(builder.Configuration.GetSection("Readings"));
         builder.Services.AddSingleton<WriteGate>();
+        builder.Services.AddSingleton<ReadingBatcher>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ReadingBatcher>());
         builder.Services.AddScoped<ReadingRecorder>();
         builder.Services.AddScoped<ReadingCorrector>();
         builder.Services.AddScoped<BulkIngestor>();

@@ -152,4 +152,69 @@ public sealed class BulkIngestionTests : IDisposable
         Assert.Equal((RowOutcome.RowRefused, "kind"), (Assert.Single(answer.Results).Outcome, answer.Results[0].Field));
         Assert.Equal((1, 1, 0), await _host.CountRowsAsync());
     }
+
+    [Fact]
+    public async Task A_stream_takes_batches_of_rows_in_one_message_numbering_rows_across_them()
+    {
+        var a = await _host.OpenAccountAsync(100_000_101);
+        var b = await _host.OpenAccountAsync(100_000_102);
+        using var call = Client.StreamReadings();
+        await call.RequestStream.WriteAsync(new ReadingRow { UserNumber = a, ReadOn = "2026-02-28", RegisterLitres = 9_000 });
+        await call.RequestStream.WriteAsync(new ReadingRow
+        {
+            Rows =
+            {
+                new ReadingRow { UserNumber = a, ReadOn = "2026-03-31", RegisterLitres = 18_000 },
+                new ReadingRow { UserNumber = b, ReadOn = "2026-03-31", RegisterLitres = 7_000 },
+                new ReadingRow { UserNumber = b, ReadOn = "2026-02-28", RegisterLitres = 1 },
+                new ReadingRow { Rows = { new ReadingRow { UserNumber = b, ReadOn = "2026-04-30", RegisterLitres = 8_000 } } },
+            },
+        });
+        // A message with rows carries nothing else: its own reading is not silently dropped, it is refused.
+        await call.RequestStream.WriteAsync(new ReadingRow
+        {
+            UserNumber = a, ReadOn = "2026-04-30", RegisterLitres = 27_000,
+            Rows = { new ReadingRow { UserNumber = b, ReadOn = "2026-04-30", RegisterLitres = 8_000 } },
+        });
+        await call.RequestStream.CompleteAsync();
+
+        var answer = await call;
+
+        Assert.Equal((6L, 3L, 3L), (answer.Rows, answer.Accepted, answer.Refused));
+        Assert.Equal([(4L, ""), (5L, "rows"), (6L, "rows")], answer.Results.Select(r => (r.Row, r.Field)).ToArray());
+        Assert.Contains("readings go forward", answer.Results[0].Reason);
+        var counts = await _host.CountRowsAsync();
+        Assert.Equal((2, 5), (counts.Accounts, counts.Readings));
+        var batches = await _host.EventsAsync<ReadingBatchAccepted>();
+        Assert.Equal(9_000L + 9_000 + 7_000, batches.Sum(x => x.Readings.Sum(r => r.ConsumptionLitres)));
+    }
+
+    [Fact]
+    public async Task A_batch_larger_than_a_chunk_is_written_in_chunks()
+    {
+        var accounts = new List<string>();
+        for (var i = 0; i < 20; i++)
+            accounts.Add(await _host.OpenAccountAsync(100_000_200 + i));
+        var batch = new ReadingRow();
+        for (var day = 1; day <= 251; day++)
+            foreach (var userNumber in accounts)
+                batch.Rows.Add(new ReadingRow
+                {
+                    UserNumber = userNumber, ReadOn = new DateOnly(2026, 1, 1).AddDays(day).ToString("yyyy-MM-dd"), RegisterLitres = 100L * day,
+                });
+        batch.Rows.RemoveAt(batch.Rows.Count - 1); // 5 019 rows: one full chunk and a part
+        using var call = Client.StreamReadings();
+        await call.RequestStream.WriteAsync(batch);
+        await call.RequestStream.CompleteAsync();
+
+        var answer = await call;
+
+        Assert.Equal((5_019L, 5_019L), (answer.Rows, answer.Accepted));
+        // Events are cut per chunk: 5 × 1 000 for the first chunk (days 1–250), 1 × 19 for the second (day 251 of
+        // 19 accounts). Uncut, the last message would hold the last 19 readings of one account.
+        var batches = await _host.EventsAsync<ReadingBatchAccepted>();
+        Assert.Equal([1_000, 1_000, 1_000, 1_000, 1_000, 19], batches.Select(b => b.Readings.Count).ToArray());
+        Assert.Equal(19, batches[^1].Readings.Select(r => r.UserNumber).Distinct().Count());
+        Assert.All(batches[^1].Readings, r => Assert.Equal(new DateOnly(2026, 1, 1).AddDays(251), r.ReadOn));
+    }
 }

@@ -18,6 +18,9 @@ public static class ChainStore
         ReadingsDbContext db, IReadOnlyCollection<string> userNumbers, DateOnly since, CancellationToken cancellationToken,
         bool track = true)
     {
+        // Bulk chunks and group-committed readings on SQLite: plain readers (EF Core's materialisation cost more than the queries).
+        if (!track && db.Database.IsSqlite())
+            return await SqliteChainReader.LoadAsync(db, userNumbers, since, cancellationToken);
         // EF.Parameter sends each list as one (JSON) parameter: a chunk's thousands of keys would otherwise be
         // thousands of SQL parameters, a new statement to compile for every chunk size.
         var numbers = userNumbers.Distinct().ToList();

@@ -45,14 +45,8 @@ public sealed class ReadingCorrector(ReadingsDbContext db, TimeProvider clock, I
                 .ToListAsync(cancellationToken))
             .Select(ChainStore.ToChain).ToList();
 
-        var newConsumption = Consumption.Measure(PreviousReading.Of(before), reading.ReadOn, registerLitres, meter.Register, rules.Value);
-        long? nextConsumption = null;
-        // A new meter's initial reading is not measured from the old meter's final one.
-        if (next is not null && next.Kind != ReadingKind.Initial)
-        {
-            before.Add(ChainStore.ToChain(reading) with { RegisterLitres = registerLitres, ConsumptionLitres = newConsumption });
-            nextConsumption = Consumption.Measure(PreviousReading.Of(before), next.ReadOn, next.RegisterLitres, meter.Register, rules.Value);
-        }
+        var (newConsumption, nextConsumption) = Corrections.Remeasure(before, ChainStore.ToChain(reading),
+            next is null ? null : ChainStore.ToChain(next), registerLitres, meter.Register, rules.Value);
 
         var now = clock.GetUtcNow();
         var changes = new List<ConsumptionChanged>();

@@ -12,7 +12,7 @@ namespace Metering.Readings.Data;
 /// in the same SaveChanges (none while it is held).
 /// </summary>
 public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IOptions<ReadingRules> rules, WriteGate gate,
-    ILogger<ReadingRecorder> logger)
+    ReadingBatcher batcher, ILogger<ReadingRecorder> logger)
 {
     /// <summary>A conflict means another reading of the account committed first; measuring again from it usually settles it.</summary>
     public const int MaxAttempts = 3;
@@ -21,10 +21,10 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
 
     /// <summary>Records an actual reading, or answers the one already recorded on that date with that value.</summary>
     public Task<Recorded> RecordActualAsync(UserNumber userNumber, NewReading input, CancellationToken cancellationToken) =>
-        WithRetryAsync(userNumber, input.ReadOn, (chain, now) => chain.RecordActual(input, Rules, Guid.CreateVersion7(now)), cancellationToken);
+        RecordAsync(userNumber, input.ReadOn, (chain, id) => chain.RecordActual(input, Rules, id), cancellationToken);
 
     public Task<Recorded> RecordEstimateAsync(UserNumber userNumber, DateOnly readOn, CancellationToken cancellationToken) =>
-        WithRetryAsync(userNumber, readOn, (chain, now) => chain.RecordEstimate(readOn, Rules, Guid.CreateVersion7(now)), cancellationToken);
+        RecordAsync(userNumber, readOn, (chain, id) => chain.RecordEstimate(readOn, Rules, id), cancellationToken);
 
     /// <summary>
     /// The old meter's final reading (measured from the chain head like any reading, and billed) and the new
@@ -101,8 +101,17 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
         return (final, initial, newMeter);
     }
 
+    /// <summary>On SQLite through the group commit; what it hands back (and everything on SQL Server) on its own.</summary>
+    private async Task<Recorded> RecordAsync(UserNumber userNumber, DateOnly readOn, Func<ReadingChain, Guid, Recorded> record,
+        CancellationToken cancellationToken)
+    {
+        if (batcher.Enabled && await batcher.RecordAsync(userNumber, readOn, record, cancellationToken) is { } recorded)
+            return recorded;
+        return await WithRetryAsync(userNumber, readOn, record, cancellationToken);
+    }
+
     private async Task<Recorded> WithRetryAsync(UserNumber userNumber, DateOnly readOn,
-        Func<ReadingChain, DateTimeOffset, Recorded> record, CancellationToken cancellationToken)
+        Func<ReadingChain, Guid, Recorded> record, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -111,7 +120,7 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
                 // Reading runs alongside other requests (WAL); only the write queues behind the gate.
                 var loaded = await LoadOneAsync(userNumber, readOn, cancellationToken);
                 var now = clock.GetUtcNow();
-                var recorded = record(loaded.Chain, now);
+                var recorded = record(loaded.Chain, Guid.CreateVersion7(now));
                 if (recorded.Outcome == RecordOutcome.Duplicate)
                     return recorded;
                 foreach (var message in ChainStore.Stage(db, loaded, now))

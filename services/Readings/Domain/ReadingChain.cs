@@ -45,7 +45,19 @@ public sealed class ReadingChain
         Register = register;
         InstalledOn = installedOn;
         Head = head;
-        _recent = recent.Where(r => r.Sequence <= head.Sequence).OrderBy(r => r.Sequence).ToList();
+        // A plain loop, sorting only when the loader did not: bulk loads build thousands of chains per chunk.
+        _recent = recent is IReadOnlyCollection<ChainReading> known ? new List<ChainReading>(known.Count + 2) : [];
+        var sorted = true;
+        foreach (var r in recent)
+        {
+            if (r.Sequence > head.Sequence)
+                continue;
+            if (_recent.Count > 0 && _recent[^1].Sequence >= r.Sequence)
+                sorted = false;
+            _recent.Add(r);
+        }
+        if (!sorted)
+            _recent.Sort(static (a, b) => a.Sequence.CompareTo(b.Sequence));
         if (_recent.Count == 0 || _recent[^1].Sequence != head.Sequence)
             _recent.Add(head);
     }

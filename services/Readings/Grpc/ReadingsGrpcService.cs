@@ -195,22 +195,43 @@ public sealed class ReadingsGrpcService(
         long number = 0;
         // One chunk is written while the next is received: the stream and the database work side by side.
         Task<IngestResult[]>? writing = null;
-        await foreach (var row in requestStream.ReadAllAsync(ct))
+        await foreach (var message in requestStream.ReadAllAsync(ct))
         {
-            chunk.Add(FromProto(++number, row));
-            if (chunk.Count < BulkIngestor.ChunkSize)
-                continue;
-            if (writing is not null)
-                Add(response, await writing, includeAccepted: false);
-            writing = ingestor.IngestAsync(chunk, ct);
-            chunk = new List<ReadingRow>(BulkIngestor.ChunkSize);
+            // A message is one row, or a batch of rows (meter-data systems send thousands per message).
+            if (message.Rows.Count == 0)
+                chunk.Add(FromProto(++number, message));
+            else if (message.UserNumber.Length > 0 || message.ReadOn.Length > 0 || message.RegisterLitres != 0 || message.Kind != Proto.ReadingKind.Unspecified)
+                chunk.Add(Malformed(++number, message, "a message with rows carries nothing else: put this reading into rows too"));
+            else
+            {
+                foreach (var row in message.Rows)
+                {
+                    chunk.Add(row.Rows.Count == 0 ? FromProto(++number, row) : Malformed(++number, row, "batches do not nest"));
+                    // A large batch is cut into chunks like a stream of single rows.
+                    if (chunk.Count >= BulkIngestor.ChunkSize)
+                        await FlushAsync();
+                }
+            }
+            if (chunk.Count >= BulkIngestor.ChunkSize)
+                await FlushAsync();
         }
         if (writing is not null)
             Add(response, await writing, includeAccepted: false);
         if (chunk.Count > 0)
             Add(response, await ingestor.IngestAsync(chunk, ct), includeAccepted: false);
         return response;
+
+        async Task FlushAsync()
+        {
+            if (writing is not null)
+                Add(response, await writing, includeAccepted: false);
+            writing = ingestor.IngestAsync(chunk, ct);
+            chunk = new List<ReadingRow>(BulkIngestor.ChunkSize);
+        }
     }
+
+    private static ReadingRow Malformed(long number, Proto.ReadingRow row, string reason) =>
+        new(number, row.UserNumber, row.ReadOn, 0, ReadingKind.Actual, new InvalidArgumentException("rows", reason));
 
     private static ReadingRow FromProto(long number, Proto.ReadingRow row) => row.Kind switch
     {
