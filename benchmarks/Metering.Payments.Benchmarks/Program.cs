@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
+using MassTransit;
+using Metering.Contracts.Events;
 using Metering.Contracts.Payments.V1;
 using Metering.Domain;
 using Metering.Hosting;
@@ -11,17 +13,22 @@ using Metering.Payments;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using PaymentsClient = Metering.Contracts.Payments.V1.Payments.PaymentsClient;
 
 // Usage: dotnet run -c Release --project benchmarks/Metering.Payments.Benchmarks -- [--accounts 1000000]
-//        [--concurrency 64] [--seconds 20] [--connections 4] [--keep]
+//        [--concurrency 64] [--seconds 20] [--connections 4] [--bills 200000] [--h2load] [--keep]
 var options = BenchmarkOptions.Parse(args);
 var dataDirectory = Path.Combine(Path.GetTempPath(), "metering-payments-bench", Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dataDirectory);
 var databaseFile = Path.Combine(dataDirectory, "payments.db");
 var port = FreePort();
 
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
+// Development: the only environment of a single-service host where issue 8 allows the public development keys.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+// ...without Development's DI scope checks on every resolution, which production does not pay for.
+builder.Host.UseDefaultServiceProvider(o => { o.ValidateScopes = false; o.ValidateOnBuild = false; });
 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
     ["Database:Provider"] = "Sqlite",
@@ -31,6 +38,9 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
     ["Logging:LogLevel:Default"] = "Warning",
     ["Grpc:EnableReflection"] = "false",
+    // Issue 8's contract: the well-known development keys, and no rate limit getting in the way of the load.
+    ["Security:DevelopmentKeys"] = "true",
+    ["Security:ChannelRateLimit:PermitsPerSecond"] = "1000000",
 });
 builder.AddMetering(new PaymentsModule());
 var app = builder.Build();
@@ -46,7 +56,13 @@ var userNumbers = Seed(databaseFile, options.Accounts);
 Console.WriteLine($"Seeded {options.Accounts:N0} accounts and bills in {seeding.Elapsed.TotalSeconds:F1} s ({Pragmas(databaseFile)})");
 
 var channels = Enumerable.Range(0, options.Connections).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{port}",
-    new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } })).ToArray();
+    new GrpcChannelOptions
+    {
+        HttpHandler = new ApiKeyHandler("dev-wechat.wechat-dev-secret")
+        {
+            InnerHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+        },
+    })).ToArray();
 var clients = channels.Select(c => new PaymentsClient(c)).ToArray();
 
 // A check that the seeded rows read back as the service writes them.
@@ -59,6 +75,10 @@ await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(2), (worker, _)
     clients[worker % clients.Length].GetBalanceAsync(new GetBalanceRequest { UserNumber = userNumbers[Random.Shared.Next(userNumbers.Length)] }).ResponseAsync);
 var balance = await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(options.Seconds), (worker, _) =>
     clients[worker % clients.Length].GetBalanceAsync(new GetBalanceRequest { UserNumber = userNumbers[Random.Shared.Next(userNumbers.Length)] }).ResponseAsync);
+
+// 2b. Optional: the same query driven by h2load (nghttp2-client) from its own process, so that the CPU
+// measured here is the host's alone.
+var h2load = options.H2Load ? await H2Load.RunAsync(port, userNumbers[0], options) : null;
 
 // 3. Payment posting: every request a new transaction of a random account, committed before it is answered.
 var paidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1));
@@ -81,12 +101,36 @@ await clients[0].PostPaymentAsync(repeated);
 var replay = await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(Math.Max(2, options.Seconds / 2)), (worker, sequence) =>
     clients[worker % clients.Length].PostPaymentAsync(repeated).ResponseAsync);
 
+// 5. Billing's runs reaching the ledger: BillIssued messages of 500 bills each through the bus and the real consumer.
+var bus = app.Services.GetRequiredService<IBus>();
+var billAccounts = Math.Min(options.Bills, userNumbers.Length);
+await bus.Publish(new BillIssued(Guid.NewGuid(), [NewBill(userNumbers[0], 0)], DateTimeOffset.UtcNow)); // warm-up
+await WaitForReceivables(databaseFile, options.Accounts + 1, TimeSpan.FromSeconds(60));
+var billsCpu = Process.GetCurrentProcess().TotalProcessorTime;
+var billsClock = Stopwatch.StartNew();
+for (var first = 0; first < options.Bills; first += BillsPerMessage)
+{
+    var bills = Enumerable.Range(first, Math.Min(BillsPerMessage, options.Bills - first))
+        .Select(i => NewBill(userNumbers[i % billAccounts], 1 + i / billAccounts)).ToList();
+    await bus.Publish(new BillIssued(Guid.NewGuid(), bills, DateTimeOffset.UtcNow));
+}
+await WaitForReceivables(databaseFile, options.Accounts + 1 + options.Bills, TimeSpan.FromMinutes(10));
+var billsElapsed = billsClock.Elapsed;
+var billsCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - billsCpu).TotalMilliseconds;
+
 Console.WriteLine();
 Console.WriteLine($"| operation ({options.Accounts:N0} accounts, {options.Concurrency} clients) | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | CPU ms/request |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
 Console.WriteLine(balance.Row("GetBalance"));
 Console.WriteLine(posting.Row("PostPayment (new)"));
 Console.WriteLine(replay.Row("PostPayment (repeat)"));
+Console.WriteLine();
+Console.WriteLine("| step | bills | messages | seconds | bills/s | CPU µs/bill |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"| BillIssued consumed into the ledger ({BillsPerMessage} bills a message) | {options.Bills:N0} | {(options.Bills + BillsPerMessage - 1) / BillsPerMessage:N0} | {billsElapsed.TotalSeconds:F1} | {options.Bills / billsElapsed.TotalSeconds:N0} | {billsCpuMs * 1000 / Math.Max(1, options.Bills):F0} |"));
+if (h2load is not null)
+    Console.WriteLine($"\nGetBalance by h2load (one account, {options.Connections} connections × {options.Concurrency / options.Connections} streams): {h2load}");
 using (var self = Process.GetCurrentProcess())
     Console.WriteLine($"\nPeak working set (host and load generator in one process): {self.PeakWorkingSet64 / (1024 * 1024):N0} MiB");
 Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -98,6 +142,29 @@ SqliteConnection.ClearAllPools();
 if (!options.Keep)
     Directory.Delete(dataDirectory, recursive: true);
 return 0;
+
+// Quarter n after the seeded bill, so that every bill of an account has its own period; ids made as Billing makes them.
+static IssuedBill NewBill(string userNumber, int quarter)
+{
+    var start = new DateOnly(2026, 3, 31).AddMonths(3 * (quarter - 1));
+    return new IssuedBill(NewId.NextGuid(), userNumber, start, start.AddMonths(3), 50_000, 17_158, start.AddMonths(4));
+}
+
+// The consumer commits each message in its own transaction: counting rows from outside sees the bills as channels would.
+static async Task WaitForReceivables(string databaseFile, long expected, TimeSpan timeout)
+{
+    await using var connection = new SqliteConnection($"Data Source={databaseFile}");
+    connection.Open();
+    await using var count = connection.CreateCommand();
+    count.CommandText = "SELECT MAX(Id) FROM Receivables"; // ids only grow: cheaper than COUNT(*) on a million rows
+    var clock = Stopwatch.StartNew();
+    while (Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture) < expected)
+    {
+        if (clock.Elapsed > timeout)
+            throw new TimeoutException($"the ledger did not reach {expected:N0} bills in {timeout}");
+        await Task.Delay(20);
+    }
+}
 
 static string[] Seed(string databaseFile, int accounts)
 {
@@ -161,9 +228,67 @@ static int FreePort()
 internal static partial class Program
 {
     private const long BillFen = 33_200;
+    private const int BillsPerMessage = 500;
 }
 
-internal sealed record BenchmarkOptions(int Accounts, int Concurrency, int Seconds, int Connections, bool Keep)
+/// <summary>Sends the channel's API key with every call, as a real channel does.</summary>
+internal sealed class ApiKeyHandler(string apiKey) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        request.Headers.TryAddWithoutValidation("x-api-key", apiKey);
+        return base.SendAsync(request, cancellationToken);
+    }
+}
+
+internal static class H2Load
+{
+    /// <summary>Runs h2load against GetBalance; answers its throughput line and the host's CPU per request.</summary>
+    public static async Task<string> RunAsync(int port, string userNumber, BenchmarkOptions options)
+    {
+        // A gRPC message on the wire: no compression flag, big-endian length, the protobuf bytes.
+        var message = Google.Protobuf.MessageExtensions.ToByteArray(new GetBalanceRequest { UserNumber = userNumber });
+        var frame = new byte[5 + message.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), message.Length);
+        message.CopyTo(frame, 5);
+        var body = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(body, frame);
+        var start = new ProcessStartInfo("h2load")
+        {
+            RedirectStandardOutput = true,
+            ArgumentList =
+            {
+                "-c", options.Connections.ToString(CultureInfo.InvariantCulture),
+                "-m", (options.Concurrency / options.Connections).ToString(CultureInfo.InvariantCulture),
+                "-D", options.Seconds.ToString(CultureInfo.InvariantCulture), "--warm-up-time", "2",
+                "-d", body,
+                "-H", "content-type: application/grpc", "-H", "te: trailers",
+                "-H", "x-api-key: dev-wechat.wechat-dev-secret",
+                $"http://127.0.0.1:{port}/metering.payments.v1.Payments/GetBalance",
+            },
+        };
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        using var process = Process.Start(start)
+            ?? throw new InvalidOperationException("h2load did not start (apt-get install nghttp2-client)");
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        File.Delete(body);
+        var lines = output.Split('\n');
+        var finished = lines.FirstOrDefault(l => l.StartsWith("finished in", StringComparison.Ordinal))?.Trim() ?? "no summary";
+        var requests = lines.FirstOrDefault(l => l.StartsWith("requests:", StringComparison.Ordinal))?.Trim() ?? "";
+        var latency = lines.FirstOrDefault(l => l.StartsWith("time for request:", StringComparison.Ordinal))?.Trim() ?? "";
+        // "finished in 7.02s, 2063.40 req/s, …": the rate is of the measured part, the time and the CPU include the
+        // warm-up, taken to run at the same rate.
+        var parts = finished.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries);
+        var seconds = double.TryParse(parts.ElementAtOrDefault(2)?.TrimEnd('s'), CultureInfo.InvariantCulture, out var s) ? s : double.NaN;
+        var rate = double.TryParse(parts.ElementAtOrDefault(3), CultureInfo.InvariantCulture, out var r) ? r : double.NaN;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{finished}; {requests}; {latency}; host CPU {cpu.TotalMilliseconds / (seconds * rate):F3} ms/request");
+    }
+}
+
+internal sealed record BenchmarkOptions(int Accounts, int Concurrency, int Seconds, int Connections, int Bills, bool Keep, bool H2Load)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
@@ -173,7 +298,7 @@ internal sealed record BenchmarkOptions(int Accounts, int Concurrency, int Secon
             return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
         }
         return new BenchmarkOptions(Int("--accounts", 1_000_000), Int("--concurrency", 64), Int("--seconds", 20),
-            Int("--connections", 4), args.Contains("--keep"));
+            Int("--connections", 4), Int("--bills", 200_000), args.Contains("--keep"), args.Contains("--h2load"));
     }
 }
 

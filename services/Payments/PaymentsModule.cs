@@ -20,6 +20,7 @@ public sealed class PaymentsModule : ServiceModule
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.Configure<PaymentsOptions>(builder.Configuration.GetSection("Payments"));
         builder.Services.AddSingleton<LedgerWriteGate>();
+        builder.Services.AddSingleton<BalanceReader>();
         builder.Services.AddSingleton<PostingBatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<PostingBatcher>());
         builder.Services.AddScoped<PaymentPoster>();

@@ -7,7 +7,8 @@ namespace Metering.Payments.Events;
 
 /// <summary>
 /// Turns a run's bills into receivables (once per bill id, whichever message carries it), then
-/// lets accounts that hold credit pay their open bills with it, oldest first.
+/// lets accounts that hold credit pay their open bills with it, oldest first. On SQLite the bills are
+/// written with prepared commands (<see cref="ReceivableBulkWriter"/>); other providers take the EF Core path.
 /// </summary>
 public sealed class BillIssuedConsumer(PaymentsDbContext db, TimeProvider clock)
     : IdempotentConsumer<PaymentsDbContext, BillIssued>(db)
@@ -15,6 +16,18 @@ public sealed class BillIssuedConsumer(PaymentsDbContext db, TimeProvider clock)
     protected override async Task HandleAsync(BillIssued message, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        if (Db.Database.IsSqlite())
+        {
+            var withCredit = await ReceivableBulkWriter.WriteAsync(Db, message, now, cancellationToken);
+            // Rare (accounts that hold credit): EF Core reads the rows just written, in the same transaction.
+            foreach (var accountId in withCredit)
+            {
+                var ledger = await Db.LedgerAccounts.SingleAsync(a => a.Id == accountId, cancellationToken);
+                await Ledger.ApplyCreditAsync(Db, ledger, now, cancellationToken);
+            }
+            return;
+        }
+
         var billIds = message.Bills.Select(b => b.BillId).ToList();
         var known = (await Db.Receivables
             .Where(r => billIds.Contains(r.BillId))

@@ -12,6 +12,7 @@ namespace Metering.Payments.Grpc;
 
 public sealed class PaymentsGrpcService(
     PaymentsDbContext db,
+    BalanceReader balances,
     PaymentPoster poster,
     PaymentReverser reverser,
     Reconciler reconciler,
@@ -23,26 +24,13 @@ public sealed class PaymentsGrpcService(
     public override async Task<Balance> GetBalance(GetBalanceRequest request, ServerCallContext context)
     {
         var userNumber = UserNumber.Parse(request.UserNumber);
-        // One query, so the credit and the bills come from the same committed state.
-        var ledger = await db.LedgerAccounts.AsNoTracking()
-            .Where(a => a.UserNumber == userNumber.Value)
-            .Select(a => new
-            {
-                a.CreditFen,
-                a.HolderName,
-                a.Address,
-                Unpaid = a.Receivables
-                    .Where(r => r.CancelledAt == null && r.AmountFen > r.PaidFen)
-                    .OrderBy(r => r.PeriodEnd).ThenBy(r => r.Id)
-                    .ToList(),
-            })
-            .SingleOrDefaultAsync(context.CancellationToken)
+        var ledger = await balances.ReadAsync(db, userNumber.Value, context.CancellationToken)
             ?? throw new NotFoundException("account", userNumber.Value);
 
         var balance = new Balance
         {
             UserNumber = userNumber.Value,
-            OutstandingFen = ledger.Unpaid.Sum(r => r.OutstandingFen),
+            OutstandingFen = ledger.OutstandingFen,
             CreditFen = ledger.CreditFen,
             // Channels show this to whoever typed the user number: never the full name or the flat.
             HolderName = Masking.HolderName(ledger.HolderName),
@@ -56,7 +44,7 @@ public sealed class PaymentsGrpcService(
             VolumeLitres = r.VolumeLitres,
             AmountFen = r.AmountFen,
             PaidFen = r.PaidFen,
-            OutstandingFen = r.OutstandingFen,
+            OutstandingFen = r.AmountFen - r.PaidFen,
             DueDate = DateText.Format(r.DueDate),
         }));
         return balance;
