@@ -2,6 +2,7 @@ using Grpc.AspNetCore.HealthChecks;
 using Metering.Hosting.Data;
 using Metering.Hosting.Grpc;
 using Metering.Hosting.Messaging;
+using Metering.Hosting.Security;
 using Metering.Hosting.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -29,8 +30,16 @@ public static class MeteringHost
         // Registered first so that every database is migrated before the bus and the relays start.
         builder.Services.AddHostedService<DatabaseMigrationService>();
 
+        builder.AddMeteringSecurity(modules);
+        var maxRequestBytes = builder.Configuration.GetValue("Security:MaxRequestBytes", new SecurityOptions().MaxRequestBytes);
         builder.Services
-            .AddGrpc(options => options.Interceptors.Add<DomainErrorInterceptor>())
+            .AddGrpc(options =>
+            {
+                // Security first: a refused call never reaches the service or its error mapping.
+                options.Interceptors.Add<SecurityInterceptor>();
+                options.Interceptors.Add<DomainErrorInterceptor>();
+                options.MaxReceiveMessageSize = maxRequestBytes;
+            })
             .AddJsonTranscoding(options => options.TypeRegistry = ErrorDetails.TypeRegistry);
         builder.Services.AddGrpcReflection();
         // "" answers for every check (readiness: databases and bus); "liveness" only for the process itself,
@@ -58,20 +67,28 @@ public static class MeteringHost
 
     public static WebApplication MapMetering(this WebApplication app)
     {
+        SecurityHost.AnnounceDevelopmentKeys(app);
+        app.UseMeteringSecurity();
+        var policies = app.Services.GetRequiredService<PolicyTable>();
         foreach (var module in app.Services.GetServices<ServiceModule>())
+        {
             module.MapEndpoints(app);
+            var store = policies.Policies.FirstOrDefault(p => p.GetType().Assembly == module.GetType().Assembly)?.AuditStore;
+            if (store is not null)
+                AuditTrail.MapQueries(app, module.Name, store);
+        }
 
         app.MapGrpcHealthChecksService();
         if (app.Configuration.GetValue("Grpc:EnableReflection", true))
             app.MapGrpcReflectionService();
 
-        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).AllowAnonymous();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) }).AllowAnonymous();
         app.MapGet("/", (IEnumerable<ServiceModule> modules) => Results.Ok(new
         {
             system = "metering",
             services = modules.Select(m => m.Name),
-        }));
+        })).WithMetadata(new RouteRoles([Roles.Operator, Roles.Admin, Roles.Auditor, .. AccessPolicy.AllChannels]));
         return app;
     }
 

@@ -55,6 +55,18 @@ public class ComposeFileTests
 
     [Theory]
     [MemberData(nameof(Services.Names), MemberType = typeof(Services))]
+    public void Service_has_configured_api_keys_as_hashes_and_no_guest_broker_user(string name)
+    {
+        var env = Service(name.ToLowerInvariant())["environment"];
+
+        Assert.Equal("operator", env["Security__Keys__0__Role"].Text);
+        Assert.Contains("sha256:", env["Security__Keys__0__SecretHash"].Text);
+        Assert.DoesNotContain("secret", env["Security__Keys__0__SecretHash"].Text.Replace("SecretHash", ""));
+        Assert.DoesNotContain("guest", env["Bus__RabbitMq__Username"].Text);
+    }
+
+    [Theory]
+    [MemberData(nameof(Services.Names), MemberType = typeof(Services))]
     public void Service_runs_on_sql_server_and_rabbitmq(string name)
     {
         var env = Service(name.ToLowerInvariant())["environment"];

@@ -121,7 +121,11 @@ public class KubernetesManifestTests
         var container = Container(name.ToLowerInvariant());
         var secret = Find("Secret", "metering-secrets");
 
-        Assert.Equal("metering-config", Assert.Single(container["envFrom"].Items)["configMapRef"]["name"].Text);
+        var envFrom = container["envFrom"].Items.ToList();
+        Assert.Equal(2, envFrom.Count);
+        Assert.Equal("metering-config", envFrom.Single(e => e.Has("configMapRef"))["configMapRef"]["name"].Text);
+        // The API keys (hashes only) are shared by every service, so the whole Secret is read.
+        Assert.Equal("metering-api-keys", envFrom.Single(e => e.Has("secretRef"))["secretRef"]["name"].Text);
         var fromSecret = container["env"].Items
             .Where(e => e.Has("valueFrom"))
             .ToDictionary(e => e["name"].Text, e => e["valueFrom"]["secretKeyRef"]);
@@ -132,6 +136,16 @@ public class KubernetesManifestTests
             Assert.Equal("metering-secrets", reference["name"].Text);
             Assert.True(secret["stringData"].Has(reference["key"].Text), $"the secret has no key {reference["key"].Text}");
         });
+    }
+
+    [Fact]
+    public void Api_key_secret_holds_only_hashes_with_an_operator_key()
+    {
+        var keys = Find("Secret", "metering-api-keys")["stringData"];
+
+        Assert.Equal("operator", keys["Security__Keys__0__Role"].Text);
+        Assert.True(keys.Has("Security__Keys__0__SecretHash"));
+        Assert.False(keys.Has("Security__DevelopmentKeys"));
     }
 
     [Fact]

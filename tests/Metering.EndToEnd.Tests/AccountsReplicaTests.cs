@@ -49,8 +49,8 @@ public sealed class AccountsReplicaTests : IAsyncLifetime
         // One after the other, so that only the first applies the migrations.
         var first = await StartReplicaAsync();
         var second = await StartReplicaAsync();
-        using var firstChannel = GrpcChannel.ForAddress(first.GrpcAddress);
-        using var secondChannel = GrpcChannel.ForAddress(second.GrpcAddress);
+        using var firstChannel = first.OpenChannel();
+        using var secondChannel = second.OpenChannel();
         var clients = new[] { new AccountsClient(firstChannel), new AccountsClient(secondChannel) };
 
         const int each = 40;

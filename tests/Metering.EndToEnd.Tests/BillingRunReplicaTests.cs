@@ -112,7 +112,7 @@ public sealed class BillingRunReplicaTests(ITestOutputHelper output) : IAsyncLif
             var first = await StartReplicaAsync();
             var second = await StartReplicaAsync();
             await SeedAsync(accounts);
-            using var channel = GrpcChannel.ForAddress(first.GrpcAddress);
+            using var channel = first.OpenChannel();
             var client = new BillingClient(channel);
 
             var started = await client.StartBillingRunAsync(new StartBillingRunRequest { CutOff = "2026-03-31" });
@@ -142,7 +142,7 @@ public sealed class BillingRunReplicaTests(ITestOutputHelper output) : IAsyncLif
             var replica = await StartReplicaAsync();
             await SeedAsync(accounts);
             string runId;
-            using (var channel = GrpcChannel.ForAddress(replica.GrpcAddress))
+            using (var channel = replica.OpenChannel())
             {
                 var client = new BillingClient(channel);
                 runId = (await client.StartBillingRunAsync(new StartBillingRunRequest { CutOff = "2026-03-31" })).RunId;
@@ -155,7 +155,7 @@ public sealed class BillingRunReplicaTests(ITestOutputHelper output) : IAsyncLif
             Assert.InRange(midway.Bills, 1, accounts - 1);
 
             var restarted = await StartReplicaAsync();
-            using var restartedChannel = GrpcChannel.ForAddress(restarted.GrpcAddress);
+            using var restartedChannel = restarted.OpenChannel();
             var run = await CompletedAsync(new BillingClient(restartedChannel), runId);
 
             Assert.Equal(BillingRunStatus.Completed, run.Status);

@@ -23,7 +23,7 @@ public sealed class DistributedFlowTests(DistributedSystem system, ITestOutputHe
 {
     private static readonly TimeSpan EventDeadline = TimeSpan.FromSeconds(30);
 
-    private static GrpcChannel Channel(ServiceProcess service) => GrpcChannel.ForAddress(service.GrpcAddress);
+    private static GrpcChannel Channel(ServiceProcess service) => service.OpenChannel();
 
     private static OpenAccountRequest Household(string serial) => new()
     {
@@ -94,6 +94,7 @@ public sealed class DistributedFlowTests(DistributedSystem system, ITestOutputHe
 
         // BillIssued reaches Payments through the broker; the channels' JSON route answers from its ledger.
         using var http = new HttpClient { BaseAddress = system["Payments"].HttpAddress };
+        http.DefaultRequestHeaders.Add("x-api-key", ServiceProcess.OperatorKey);
         var balance = await Eventually.Get(
             () => http.GetFromJsonAsync<JsonElement>($"/v1/accounts/{userNumber}/balance"),
             b => b.GetProperty("outstandingFen").GetInt64() == ThinFlow.BalanceFen, EventDeadline, "the three bills in the ledger");

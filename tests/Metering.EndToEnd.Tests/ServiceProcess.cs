@@ -19,6 +19,16 @@ public sealed class ServiceProcess : IAsyncDisposable
         GrpcPort = grpcPort;
     }
 
+    private const string OperatorKeyId = "e2e-operator";
+    private static readonly string OperatorSecret = Metering.Hosting.Security.ApiKeyHasher.NewSecret();
+
+    /// <summary>The <c>x-api-key</c> value of the operator key every process of the test run accepts.</summary>
+    public static string OperatorKey => $"{OperatorKeyId}.{OperatorSecret}";
+
+    /// <summary>A gRPC channel to the process that sends the operator key.</summary>
+    public Grpc.Net.Client.GrpcChannel OpenChannel() => Grpc.Net.Client.GrpcChannel.ForAddress(GrpcAddress,
+        new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = new Metering.Testing.ApiKeyHandler(OperatorKey) { InnerHandler = new SocketsHttpHandler() } });
+
     public string Name { get; }
     public int HttpPort { get; }
     public int GrpcPort { get; }
@@ -49,6 +59,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.Environment["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{http}";
         info.Environment["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpc}";
         info.Environment["Logging__Console__FormatterName"] = "simple";
+        // Production refuses to start without configured keys: the test's operator key, as a deployment would set it.
+        info.Environment["Security__Keys__0__Id"] = OperatorKeyId;
+        info.Environment["Security__Keys__0__Role"] = "operator";
+        info.Environment["Security__Keys__0__SecretHash"] = Metering.Hosting.Security.ApiKeyHasher.Hash(OperatorSecret);
         foreach (var (key, value) in environment)
             info.Environment[key] = value;
 

@@ -96,6 +96,7 @@ public sealed partial class AccountsGrpcService
         if (changes.Count == 0)
             throw new InvalidArgumentException(holder is not null ? "holder_name" : phone is not null ? "phone" : "persons",
                 "is the same as the account already has: nothing to change");
+        Metering.Hosting.Security.AuditBefore.Record(context, ToProto(account));
 
         account.HolderName = holder ?? account.HolderName;
         account.Phone = phone ?? account.Phone;
@@ -119,6 +120,7 @@ public sealed partial class AccountsGrpcService
         if (closedOn < account.OpenedOn)
             throw new InvalidArgumentException("closed_on",
                 $"{DateText.Format(closedOn)} is before the account opened on {DateText.Format(account.OpenedOn)}");
+        Metering.Hosting.Security.AuditBefore.Record(context, ToProto(account));
         account.Status = AccountStatus.Closed;
         account.ClosedOn = closedOn;
         account.ClosedReason = reason;

@@ -1,3 +1,4 @@
+using Metering.Hosting.Security;
 using Microsoft.EntityFrameworkCore;
 
 namespace Metering.Hosting.Messaging;
@@ -11,6 +12,9 @@ public abstract class MessagingDbContext(DbContextOptions options) : DbContext(o
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
 
     public DbSet<ProcessedMessage> ProcessedMessages => Set<ProcessedMessage>();
+
+    /// <summary>Operators' and admins' changes (issue 8); rows are only added, never updated through the API.</summary>
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -30,6 +34,17 @@ public abstract class MessagingDbContext(DbContextOptions options) : DbContext(o
             e.HasKey(m => new { m.MessageId, m.Consumer });
             e.Property(m => m.Consumer).HasMaxLength(200);
             e.HasIndex(m => m.ProcessedAt);
+        });
+        modelBuilder.Entity<AuditEntry>(e =>
+        {
+            e.ToTable("AuditEntries");
+            e.HasKey(a => a.Id);
+            e.Property(a => a.KeyId).HasMaxLength(100);
+            e.Property(a => a.Role).HasMaxLength(50);
+            e.Property(a => a.Rpc).HasMaxLength(200);
+            e.Property(a => a.Target).HasMaxLength(200);
+            e.HasIndex(a => a.At);
+            e.HasIndex(a => a.Target);
         });
     }
 }

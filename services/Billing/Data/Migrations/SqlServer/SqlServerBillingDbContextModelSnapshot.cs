@@ -92,8 +92,6 @@ namespace Metering.Billing.Data.Migrations.SqlServer
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RunId");
-
                     b.HasIndex("UserNumber", "PeriodEnd");
 
                     b.ToTable("Bills");
@@ -128,8 +126,6 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                         .HasColumnType("int");
 
                     b.HasKey("BillId", "LineNumber");
-
-                    b.HasIndex("Year");
 
                     b.ToTable("BillLines");
                 });
@@ -315,7 +311,8 @@ namespace Metering.Billing.Data.Migrations.SqlServer
 
                     b.HasIndex("UserNumber", "ReadOn");
 
-                    b.HasIndex("BillId", "UserNumber", "ReadOn");
+                    b.HasIndex(new[] { "UserNumber", "ReadOn" }, "IX_Consumptions_Unbilled")
+                        .HasFilter("[BillId] IS NULL");
 
                     b.ToTable("Consumptions");
                 });
@@ -514,6 +511,55 @@ namespace Metering.Billing.Data.Migrations.SqlServer
                     b.HasIndex("ProcessedAt");
 
                     b.ToTable("ProcessedMessages", (string)null);
+                });
+
+            modelBuilder.Entity("Metering.Hosting.Security.AuditEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("After")
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("Before")
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<string>("Request")
+                        .IsRequired()
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("nvarchar(50)");
+
+                    b.Property<string>("Rpc")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<string>("Target")
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("Target");
+
+                    b.ToTable("AuditEntries", (string)null);
                 });
 
             modelBuilder.Entity("Metering.Billing.Data.BillLine", b =>

@@ -87,8 +87,6 @@ namespace Metering.Billing.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RunId");
-
                     b.HasIndex("UserNumber", "PeriodEnd");
 
                     b.ToTable("Bills");
@@ -123,8 +121,6 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.HasKey("BillId", "LineNumber");
-
-                    b.HasIndex("Year");
 
                     b.ToTable("BillLines");
                 });
@@ -308,7 +304,8 @@ namespace Metering.Billing.Data.Migrations.Sqlite
 
                     b.HasIndex("UserNumber", "ReadOn");
 
-                    b.HasIndex("BillId", "UserNumber", "ReadOn");
+                    b.HasIndex(new[] { "UserNumber", "ReadOn" }, "IX_Consumptions_Unbilled")
+                        .HasFilter("[BillId] IS NULL");
 
                     b.ToTable("Consumptions");
                 });
@@ -503,6 +500,53 @@ namespace Metering.Billing.Data.Migrations.Sqlite
                     b.HasIndex("ProcessedAt");
 
                     b.ToTable("ProcessedMessages", (string)null);
+                });
+
+            modelBuilder.Entity("Metering.Hosting.Security.AuditEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("After")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Before")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Request")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Rpc")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Target")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("Target");
+
+                    b.ToTable("AuditEntries", (string)null);
                 });
 
             modelBuilder.Entity("Metering.Billing.Data.BillLine", b =>
