@@ -12,6 +12,9 @@ public sealed class BillingOptions
     /// <summary>Accounts per chunk of a run: the work item one replica takes from the runs queue.</summary>
     public int RunChunkSize { get; set; } = 5000;
 
+    /// <summary>SQLite page cache (KiB) of the connection billing a chunk: the run's working set of B-tree pages.</summary>
+    public int RunSqliteCacheKiB { get; set; } = 65536;
+
     /// <summary>How often the progress stream of a run looks at the run's counters.</summary>
     public int ProgressIntervalMilliseconds { get; set; } = 500;
 }

@@ -30,6 +30,11 @@ public sealed class BillingFeatureTests : IDisposable
 
     private BillingClient Client => new(_host.Channel);
 
+    // Tariffs are the admin's (security contract): its development key.
+    private const string AdminKey = "dev-admin.admin-dev-secret";
+
+    private BillingClient Admin => new(_host.ChannelFor(AdminKey));
+
     private IBus Bus => _host.Services.GetRequiredService<IBus>();
 
     private static string User(int serial) => UserNumber.FromBody(300_000_000 + serial).Value;
@@ -92,7 +97,7 @@ public sealed class BillingFeatureTests : IDisposable
         var future = Version("liaocheng-2030", "2030-01-01");
         future.BaseHouseholdSize = 5;
         future.ExtraLitresPerPerson = 30_000;
-        var created = await Client.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = future });
+        var created = await Admin.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = future });
 
         Assert.Equal(future, created);
         var listed = await Client.ListTariffVersionsAsync(new ListTariffVersionsRequest());
@@ -117,7 +122,7 @@ public sealed class BillingFeatureTests : IDisposable
     public async Task A_bad_tariff_version_is_refused_with_the_field_and_nothing_is_written(string why, Proto.TariffVersion version, string field)
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            Client.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = version }).ResponseAsync);
+            Admin.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = version }).ResponseAsync);
 
         Assert.True(StatusCode.InvalidArgument == error.StatusCode, why);
         Assert.Equal(field, ErrorDetails.ViolatedField(error));
@@ -127,12 +132,12 @@ public sealed class BillingFeatureTests : IDisposable
     [Fact]
     public async Task A_second_version_on_a_day_already_taken_is_refused()
     {
-        await Client.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = Version("a", "2031-01-01") });
+        await Admin.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = Version("a", "2031-01-01") });
 
         var sameDay = await Assert.ThrowsAsync<RpcException>(() =>
-            Client.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = Version("b", "2031-01-01") }).ResponseAsync);
+            Admin.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = Version("b", "2031-01-01") }).ResponseAsync);
         var sameName = await Assert.ThrowsAsync<RpcException>(() =>
-            Client.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = Version("a", "2032-01-01") }).ResponseAsync);
+            Admin.CreateTariffVersionAsync(new CreateTariffVersionRequest { Version = Version("a", "2032-01-01") }).ResponseAsync);
 
         Assert.Equal("version.effective_from", ErrorDetails.ViolatedField(sameDay));
         Assert.Equal(StatusCode.AlreadyExists, sameName.StatusCode);
@@ -391,7 +396,8 @@ public sealed class BillingFeatureTests : IDisposable
         Assert.Equal("liaocheng-residential", tariffs.GetProperty("versions")[0].GetProperty("name").GetString());
         var inForce = await http.GetFromJsonAsync<JsonElement>("/v1/tariffs/in-force?on=2026-06-30");
         Assert.Equal("2000-01-01", inForce.GetProperty("effectiveFrom").GetString());
-        var created = await http.PostAsJsonAsync("/v1/tariffs", new
+        var admin = _host.CreateClientWithKey(AdminKey);
+        var created = await admin.PostAsJsonAsync("/v1/tariffs", new
         {
             version = new
             {
@@ -400,7 +406,7 @@ public sealed class BillingFeatureTests : IDisposable
             },
         });
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsJsonAsync("/v1/tariffs", new { version = new { name = "x", effectiveFrom = "2034-01-01" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsJsonAsync("/v1/tariffs", new { version = new { name = "x", effectiveFrom = "2034-01-01" } })).StatusCode);
 
         var statement = await http.GetFromJsonAsync<JsonElement>($"/v1/accounts/{user}/statements/2026");
         Assert.Equal(2026, statement.GetProperty("year").GetInt32());

@@ -7,70 +7,71 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Metering.Billing.Data;
 
 /// <summary>
-/// Writes one billing-run batch on SQLite with prepared commands, each executed once per row inside the batch's
-/// transaction: on SQLite that is several times faster than EF Core's change tracking and batched statements, and
-/// the run writes millions of rows. The rows are exactly the ones EF Core would write (same columns, values in
-/// EF Core's SQLite storage formats), and the claims keep the same guards as the model's concurrency tokens:
-/// a consumption row is claimed only while unbilled and unchanged, a year position moves only from the value the
-/// bill was computed on; otherwise <see cref="DbUpdateConcurrencyException"/> and the batch is retried.
+/// Writes one billing-run batch on SQLite inside the batch's transaction: bills, lines and new year positions are
+/// buffered and inserted with prepared <c>INSERT</c>s of <see cref="RowsPerInsert"/> rows each (several times faster
+/// than EF Core's change tracking and batched statements); the claims and position moves, which carry guards, are
+/// one prepared <c>UPDATE</c> per row. The rows are exactly the
+/// ones EF Core would write (same columns, values in EF Core's SQLite storage formats), and the guards are the
+/// model's concurrency tokens: a consumption row is claimed only while unbilled and unchanged, a year position moves
+/// only from the value the bill was computed on, a new position fails the primary key if one appeared meanwhile;
+/// otherwise <see cref="DbUpdateConcurrencyException"/> (or the constraint error) and the batch is retried.
+/// Call <see cref="Flush"/> before the transaction commits.
 /// </summary>
 internal sealed class SqliteBillWriter : IDisposable
 {
-    private readonly DbCommand _insertBill;
-    private readonly DbCommand _insertLine;
+    /// <summary>
+    /// Rows per INSERT statement. Measured (50 000 accounts): 1 row writes 1.6–1.8× faster than 8 and 5× than 64,
+    /// because Microsoft.Data.Sqlite binds every parameter by name (a search over all of the statement's names), so
+    /// a wide statement costs more to bind than the executions it saves. Kept as a knob for other drivers.
+    /// </summary>
+    private const int RowsPerInsert = 1;
+
+    private const string BillColumns = """
+        "Id", "RunId", "Status", "BalanceBroughtForwardFen", "UserNumber", "PeriodStart", "PeriodEnd",
+        "PreviousRegisterLitres", "CurrentRegisterLitres", "VolumeLitres", "YearToDateLitres", "AmountFen", "DueDate",
+        "TariffCode", "IssuedAt"
+        """;
+
+    private const string LineColumns = """
+        "BillId", "LineNumber", "Year", "Tier", "VolumeLitres", "PriceFenPerM3", "AmountFen", "TariffName"
+        """;
+
+    private readonly DbConnection _connection;
+    private readonly DbTransaction _transaction;
     private readonly DbCommand _claimConsumption;
     private readonly DbCommand _movePosition;
-    private readonly DbCommand _insertPosition;
+    // Multi-row INSERT commands by table and row count (a full group and at most one remainder per table).
+    private readonly Dictionary<(string Table, int Rows), DbCommand> _inserts = [];
+    private readonly List<object[]> _bills = [];
+    private readonly List<object[]> _lines = [];
+    private readonly List<object[]> _positions = [];
 
     public SqliteBillWriter(BillingDbContext db)
     {
-        var connection = db.Database.GetDbConnection();
-        var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
+        _connection = db.Database.GetDbConnection();
+        _transaction = db.Database.CurrentTransaction?.GetDbTransaction()
             ?? throw new InvalidOperationException("a billing batch is written inside its transaction");
-        _insertBill = Command(connection, transaction,
+        _claimConsumption = Command(
             """
-            INSERT INTO "Bills" ("Id", "RunId", "Status", "BalanceBroughtForwardFen", "UserNumber", "PeriodStart", "PeriodEnd",
-                "PreviousRegisterLitres", "CurrentRegisterLitres", "VolumeLitres", "YearToDateLitres", "AmountFen", "DueDate",
-                "TariffCode", "IssuedAt")
-            VALUES ($id, $run, $status, $balance, $user, $start, $end, $previous, $current, $volume, $ytd, $amount, $due,
-                $tariff, $issued)
-            """,
-            "$id", "$run", "$status", "$balance", "$user", "$start", "$end", "$previous", "$current", "$volume", "$ytd",
-            "$amount", "$due", "$tariff", "$issued");
-        _insertLine = Command(connection, transaction,
+            UPDATE "Consumptions" SET "BillId" = $p0
+            WHERE "Id" = $p1 AND "BillId" IS NULL AND "ConsumptionLitres" = $p2
+            """, 3);
+        _movePosition = Command(
             """
-            INSERT INTO "BillLines" ("BillId", "LineNumber", "Year", "Tier", "VolumeLitres", "PriceFenPerM3", "AmountFen", "TariffName")
-            VALUES ($bill, $line, $year, $tier, $volume, $price, $amount, $tariff)
-            """,
-            "$bill", "$line", "$year", "$tier", "$volume", "$price", "$amount", "$tariff");
-        _claimConsumption = Command(connection, transaction,
-            """
-            UPDATE "Consumptions" SET "BillId" = $bill
-            WHERE "Id" = $id AND "BillId" IS NULL AND "ConsumptionLitres" = $litres
-            """,
-            "$bill", "$id", "$litres");
-        _movePosition = Command(connection, transaction,
-            """
-            UPDATE "YearPositions" SET "BilledLitres" = $after
-            WHERE "UserNumber" = $user AND "Year" = $year AND "BilledLitres" = $before
-            """,
-            "$after", "$user", "$year", "$before");
-        _insertPosition = Command(connection, transaction,
-            """
-            INSERT INTO "YearPositions" ("UserNumber", "Year", "BilledLitres") VALUES ($user, $year, $after)
-            """,
-            "$user", "$year", "$after");
+            UPDATE "YearPositions" SET "BilledLitres" = $p0
+            WHERE "UserNumber" = $p1 AND "Year" = $p2 AND "BilledLitres" = $p3
+            """, 4);
     }
 
     public void InsertBill(Bill bill)
     {
-        Execute(_insertBill, Text(bill.Id), bill.RunId is { } run ? Text(run) : DBNull.Value, bill.Status.ToString(),
+        _bills.Add([Text(bill.Id), bill.RunId is { } run ? Text(run) : DBNull.Value, bill.Status.ToString(),
             bill.BalanceBroughtForwardFen is { } balance ? balance : DBNull.Value, bill.UserNumber,
             Text(bill.PeriodStart), Text(bill.PeriodEnd), bill.PreviousRegisterLitres, bill.CurrentRegisterLitres,
-            bill.VolumeLitres, bill.YearToDateLitres, bill.AmountFen, Text(bill.DueDate), bill.TariffCode, Text(bill.IssuedAt));
+            bill.VolumeLitres, bill.YearToDateLitres, bill.AmountFen, Text(bill.DueDate), bill.TariffCode, Text(bill.IssuedAt)]);
         foreach (var line in bill.Lines)
-            Execute(_insertLine, Text(bill.Id), line.LineNumber, line.Year, line.Tier, line.VolumeLitres,
-                line.PriceFenPerM3, line.AmountFen, line.TariffName);
+            _lines.Add([Text(bill.Id), line.LineNumber, line.Year, line.Tier, line.VolumeLitres,
+                line.PriceFenPerM3, line.AmountFen, line.TariffName]);
     }
 
     /// <summary>Claims an unbilled consumption row for a bill, as long as nobody billed or corrected it meanwhile.</summary>
@@ -91,26 +92,55 @@ internal sealed class SqliteBillWriter : IDisposable
         else
         {
             // A position inserted meanwhile fails the primary key, and the batch is retried as well.
-            Execute(_insertPosition, userNumber, year, after);
+            _positions.Add([userNumber, year, after]);
         }
+    }
+
+    /// <summary>Inserts the buffered bills, then their lines (their foreign key needs the bills), then new positions.</summary>
+    public void Flush()
+    {
+        Insert("Bills", BillColumns, 15, _bills);
+        Insert("BillLines", LineColumns, 8, _lines);
+        Insert("YearPositions", "\"UserNumber\", \"Year\", \"BilledLitres\"", 3, _positions);
     }
 
     public void Dispose()
     {
-        _insertBill.Dispose();
-        _insertLine.Dispose();
         _claimConsumption.Dispose();
         _movePosition.Dispose();
-        _insertPosition.Dispose();
+        foreach (var command in _inserts.Values)
+            command.Dispose();
     }
 
-    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql, params string[] parameters)
+    private void Insert(string table, string columns, int width, List<object[]> rows)
     {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
+        for (var start = 0; start < rows.Count; start += RowsPerInsert)
+        {
+            var count = Math.Min(RowsPerInsert, rows.Count - start);
+            if (!_inserts.TryGetValue((table, count), out var command))
+            {
+                var values = string.Join(",\n", Enumerable.Range(0, count).Select(r =>
+                    "(" + string.Join(", ", Enumerable.Range(0, width).Select(c => "$p" + (r * width + c))) + ")"));
+                _inserts[(table, count)] = command = Command($"INSERT INTO \"{table}\" ({columns}) VALUES\n{values}", count * width);
+            }
+            for (var r = 0; r < count; r++)
+            {
+                var row = rows[start + r];
+                for (var c = 0; c < width; c++)
+                    command.Parameters[r * width + c].Value = row[c];
+            }
+            command.ExecuteNonQuery();
+        }
+        rows.Clear();
+    }
+
+    private DbCommand Command(string sql, int parameters)
+    {
+        var command = _connection.CreateCommand();
+        command.Transaction = _transaction;
         command.CommandText = sql;
-        foreach (var name in parameters)
-            command.AddParameter(name);
+        for (var i = 0; i < parameters; i++)
+            command.AddParameter("$p" + i);
         command.Prepare();
         return command;
     }

@@ -36,7 +36,8 @@ public sealed class ReadingCorrectedConsumer(
         }
 
         var bill = await Db.Bills.Include(b => b.Lines).SingleAsync(b => b.Id == billId, cancellationToken);
-        var billedRows = await Db.Consumptions.Where(c => c.BillId == billId).ToListAsync(cancellationToken);
+        // Through the account's index: BillId itself is not indexed (a run writes it a million times).
+        var billedRows = await Db.Consumptions.Where(c => c.UserNumber == row.UserNumber && c.BillId == billId).ToListAsync(cancellationToken);
         var positions = await Db.YearPositions.Where(p => p.UserNumber == row.UserNumber).ToListAsync(cancellationToken);
         var account = await Db.Accounts.AsNoTracking().SingleAsync(a => a.UserNumber == row.UserNumber, cancellationToken);
         var sizes = await Db.LoadHouseholdSizesAsync([row.UserNumber], cancellationToken);
