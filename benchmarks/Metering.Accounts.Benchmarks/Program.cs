@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Metering.Accounts;
 using Metering.Accounts.Data;
@@ -33,6 +34,8 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
     ["Logging:LogLevel:Default"] = "Warning",
     ["Grpc:EnableReflection"] = "false",
+    // The well-known development keys; every call below carries the operator's.
+    ["Security:DevelopmentKeys"] = "true",
     // --no-relay measures the write path alone: the events stay in the outbox instead of being published meanwhile.
     ["Outbox:RelayEnabled"] = options.NoRelay ? "false" : "true",
 });
@@ -45,7 +48,11 @@ using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcC
 {
     MaxSendMessageSize = AccountsModule.MaxSurveyBytes, MaxReceiveMessageSize = AccountsModule.MaxSurveyBytes,
 });
-var client = new AccountsClient(channel);
+var client = new AccountsClient(channel.Intercept(metadata =>
+{
+    metadata.Add("x-api-key", "dev-operator.operator-dev-secret");
+    return metadata;
+}));
 Console.WriteLine($"Accounts benchmark: {options.Households} households, {options.PerCommunity} per community, " +
                   $"{options.PerRiser} per riser, {options.Concurrency} concurrent clients; SQLite in {dataDirectory}");
 

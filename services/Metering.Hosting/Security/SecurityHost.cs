@@ -35,11 +35,13 @@ public static class SecurityHost
 
     /// <summary>
     /// A per-service process outside Development runs only with configured keys: the development
-    /// keys are public, so they are allowed only in the standalone host, Development and tests.
+    /// keys are public, so they are allowed only in the standalone host, Development, tests and
+    /// the benchmark tools (environment "Benchmark", a local process on a loopback port).
     /// </summary>
     internal static void CheckKeysAtStart(IHostEnvironment environment, SecurityOptions options, bool standalone)
     {
-        var relaxed = standalone || environment.IsDevelopment() || environment.IsEnvironment("Testing");
+        var relaxed = standalone || environment.IsDevelopment() || environment.IsEnvironment("Testing")
+            || environment.IsEnvironment("Benchmark");
         if (options.DevelopmentKeys && !relaxed)
             throw new InvalidOperationException(
                 "Security:DevelopmentKeys is set in the " + environment.EnvironmentName + " environment; the development keys are public. " +
