@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Metering.Domain;
 using Metering.Hosting.Data;
@@ -23,8 +24,10 @@ public sealed class ReadingBatcher(
     private const int MaxBatch = 64;
 
     /// <summary>A reading waiting for the loop: what to record into the chain, and where to answer.</summary>
+    /// <remarks><paramref name="Caller"/> is the request's activity: the loop runs outside the request, and the
+    /// reading's events must still continue the request's trace.</remarks>
     private sealed record Pending(string UserNumber, DateOnly ReadOn, Func<ReadingChain, Guid, Recorded> Record,
-        TaskCompletionSource<Recorded?> Answer);
+        TaskCompletionSource<Recorded?> Answer, Activity? Caller);
 
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -36,7 +39,7 @@ public sealed class ReadingBatcher(
         CancellationToken cancellationToken)
     {
         var pending = new Pending(userNumber.Value, readOn, record,
-            new TaskCompletionSource<Recorded?>(TaskCreationOptions.RunContinuationsAsynchronously));
+            new TaskCompletionSource<Recorded?>(TaskCreationOptions.RunContinuationsAsynchronously), Activity.Current);
         if (!_queue.Writer.TryWrite(pending))
             return null;
         // Once queued, the reading is decided whatever the caller does; a cancelled caller just stops waiting.
@@ -96,9 +99,18 @@ public sealed class ReadingBatcher(
                     {
                         await SqliteBulkWriter.WriteAsync(db, [loaded], now, stoppingToken);
                         // Held readings reach Billing only when an operator releases or corrects them.
-                        foreach (var added in loaded.Chain.Added)
-                            if (added.Status == ReadingStatus.Accepted)
-                                db.Publish(ChainStore.Accepted(loaded.Account.UserNumber, added, now));
+                        var loop = Activity.Current;
+                        Activity.Current = pending.Caller;
+                        try
+                        {
+                            foreach (var added in loaded.Chain.Added)
+                                if (added.Status == ReadingStatus.Accepted)
+                                    db.Publish(ChainStore.Accepted(loaded.Account.UserNumber, added, now));
+                        }
+                        finally
+                        {
+                            Activity.Current = loop;
+                        }
                     }
                     outcomes[i] = (recorded, null);
                 }
