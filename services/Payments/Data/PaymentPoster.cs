@@ -23,8 +23,10 @@ public sealed class PaymentPoster(
 
     public async Task<PostedPayment> PostAsync(PaymentInstruction instruction, CancellationToken cancellationToken)
     {
-        // A repeated notification is answered without touching the ledger (one indexed look-up on the hot path).
-        if (await ExistsAsync(instruction, cancellationToken) && await FindAsync(instruction, cancellationToken) is { } earlier)
+        // A repeated notification is answered without touching the ledger. With the group commit on, its
+        // prepared key look-up does this check anyway, and an EF query per new payment would cost more CPU
+        // than the posting itself; a repeat then gets its answer below, after the batcher declines it.
+        if (!batcher.Enabled && await ExistsAsync(instruction, cancellationToken) && await FindAsync(instruction, cancellationToken) is { } earlier)
             return Replay(earlier, instruction);
 
         for (var attempt = 1; ; attempt++)

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Metering.Domain;
 using Metering.Hosting.Data;
 using Metering.Payments.Domain;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Metering.Payments.Data;
@@ -23,6 +24,9 @@ public sealed class PostingBatcher(
     private sealed record Pending(PaymentInstruction Instruction, TaskCompletionSource<PostedPayment?> Answer);
 
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+
+    // Payments:PreparedPosting=false keeps EF Core inside the group commit (for comparison, or as a fallback).
+    private readonly bool _preparedCommands = configuration.GetValue("Payments:PreparedPosting", true);
 
     public bool Enabled { get; } =
         ServiceDatabase.Provider(configuration) == DatabaseProvider.Sqlite && configuration.GetValue("Payments:GroupCommit", true);
@@ -72,6 +76,8 @@ public sealed class PostingBatcher(
             var db = scope.ServiceProvider.GetRequiredService<PaymentsDbContext>();
             using var turn = await gate.EnterAsync(db, stoppingToken);
             await using var transaction = await db.Database.BeginTransactionAsync(stoppingToken);
+            // Prepared commands instead of EF Core for the posting itself (see SqlitePaymentWriter).
+            await using var writer = _preparedCommands ? new SqlitePaymentWriter(db) : null;
             var now = clock.GetUtcNow();
             for (var i = 0; i < batch.Count; i++)
             {
@@ -79,14 +85,16 @@ public sealed class PostingBatcher(
                 await transaction.CreateSavepointAsync(savepoint, stoppingToken);
                 try
                 {
-                    outcomes[i] = (await PaymentPoster.PostInTransactionAsync(db, batch[i].Instruction, now, stoppingToken), null);
+                    outcomes[i] = (writer is null
+                        ? await PaymentPoster.PostInTransactionAsync(db, batch[i].Instruction, now, stoppingToken)
+                        : await writer.PostAsync(batch[i].Instruction, now, stoppingToken), null);
                 }
                 catch (DomainException refusal)
                 {
                     await transaction.RollbackToSavepointAsync(savepoint, stoppingToken);
                     outcomes[i] = (null, refusal);
                 }
-                catch (DbUpdateException)
+                catch (Exception ex) when (ex is DbUpdateException or SqliteException { SqliteErrorCode: 19 })
                 {
                     // Left to the caller's own path, which retries or replays it.
                     await transaction.RollbackToSavepointAsync(savepoint, stoppingToken);
