@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Metering.Domain;
 using Metering.Hosting.Data;
 using Metering.Payments.Domain;
@@ -8,22 +7,18 @@ using Microsoft.EntityFrameworkCore;
 namespace Metering.Payments.Data;
 
 /// <summary>
-/// Group commit for SQLite. Every commit of a durable SQLite database waits for the disk (fsync);
-/// postings that arrive together are therefore written by one loop in one transaction, each in a
-/// savepoint of its own, and answered after the single commit. A posting that fails is rolled back
+/// Group commit of postings on SQLite (the queue and loop are <see cref="GroupCommitLoop{TItem, TResult}"/>):
+/// postings that arrive together are written in one transaction, each in a savepoint of its own,
+/// and answered after the single commit. A posting that fails is rolled back
 /// alone and answered with its own error; one that cannot be decided here (a constraint, a lost
 /// commit) is handed back to the caller's ordinary path, which retries it by itself.
 /// On SQL Server, where writers run concurrently, the batcher is off.
 /// </summary>
 public sealed class PostingBatcher(
     IServiceScopeFactory scopes, LedgerWriteGate gate, TimeProvider clock, IConfiguration configuration,
-    ILogger<PostingBatcher> logger) : BackgroundService
+    ILogger<PostingBatcher> logger) : GroupCommitLoop<PaymentInstruction, PostedPayment>(MaxBatch)
 {
     private const int MaxBatch = 128;
-
-    private sealed record Pending(PaymentInstruction Instruction, TaskCompletionSource<PostedPayment?> Answer);
-
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
     // Payments:PreparedPosting=false keeps EF Core inside the group commit (for comparison, or as a fallback).
     private readonly bool _preparedCommands = configuration.GetValue("Payments:PreparedPosting", true);
@@ -32,42 +27,10 @@ public sealed class PostingBatcher(
         ServiceDatabase.Provider(configuration) == DatabaseProvider.Sqlite && configuration.GetValue("Payments:GroupCommit", true);
 
     /// <summary>The posting committed; null when the caller should decide it alone (key taken, retry needed).</summary>
-    public async Task<PostedPayment?> PostAsync(PaymentInstruction instruction, CancellationToken cancellationToken)
-    {
-        var pending = new Pending(instruction, new TaskCompletionSource<PostedPayment?>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending))
-            return null;
-        // Once queued, the posting is decided whatever the caller does; a cancelled caller just stops waiting.
-        return await pending.Answer.Task.WaitAsync(cancellationToken);
-    }
+    public Task<PostedPayment?> PostAsync(PaymentInstruction instruction, CancellationToken cancellationToken) =>
+        SubmitAsync(instruction, cancellationToken);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var batch = new List<Pending>(MaxBatch);
-        try
-        {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
-            {
-                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
-                    batch.Add(pending);
-                await WriteAsync(batch, stoppingToken);
-                batch.Clear();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            _queue.Writer.TryComplete();
-            foreach (var pending in batch)
-                pending.Answer.TrySetResult(null);
-            while (_queue.Reader.TryRead(out var left))
-                left.Answer.TrySetResult(null);
-        }
-    }
-
-    private async Task WriteAsync(List<Pending> batch, CancellationToken stoppingToken)
+    protected override async Task WriteAsync(IReadOnlyList<Pending> batch, CancellationToken stoppingToken)
     {
         var outcomes = new (PostedPayment? Posted, Exception? Refusal)[batch.Count];
         try
@@ -86,8 +49,8 @@ public sealed class PostingBatcher(
                 try
                 {
                     outcomes[i] = (writer is null
-                        ? await PaymentPoster.PostInTransactionAsync(db, batch[i].Instruction, now, stoppingToken)
-                        : await writer.PostAsync(batch[i].Instruction, now, stoppingToken), null);
+                        ? await PaymentPoster.PostInTransactionAsync(db, batch[i].Item, now, stoppingToken)
+                        : await writer.PostAsync(batch[i].Item, now, stoppingToken), null);
                 }
                 catch (DomainException refusal)
                 {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Threading.Channels;
 using Metering.Domain;
 using Metering.Hosting.Data;
 using Metering.Hosting.Messaging;
@@ -9,9 +7,9 @@ using Microsoft.EntityFrameworkCore;
 namespace Metering.Readings.Data;
 
 /// <summary>
-/// Group commit of single readings on SQLite. Every SQLite commit waits for the disk, and one writer at a
-/// time may commit; readings that arrive together are therefore recorded by one loop in one transaction,
-/// each in a savepoint of its own, and answered after the single commit. Each reading loads its chain
+/// Group commit of single readings on SQLite (the queue and loop are <see cref="GroupCommitLoop{TItem, TResult}"/>):
+/// readings that arrive together are recorded in one transaction, each in a savepoint of its own, and
+/// answered after the single commit. Each reading loads its chain
 /// inside that transaction, so two readings of one account in a batch are measured one after the other.
 /// A reading the rules refuse is rolled back alone and answered with its refusal; one that fails for any
 /// other reason (or a batch whose commit fails) goes back to the caller's ordinary path. Off on SQL Server,
@@ -19,60 +17,22 @@ namespace Metering.Readings.Data;
 /// </summary>
 public sealed class ReadingBatcher(
     IServiceScopeFactory scopes, WriteGate gate, TimeProvider clock, IConfiguration configuration,
-    ILogger<ReadingBatcher> logger) : BackgroundService
+    ILogger<ReadingBatcher> logger) : GroupCommitLoop<ReadingBatcher.Request, Recorded>(MaxBatch)
 {
     private const int MaxBatch = 64;
 
-    /// <summary>A reading waiting for the loop: what to record into the chain, and where to answer.</summary>
-    /// <remarks><paramref name="Caller"/> is the request's activity: the loop runs outside the request, and the
-    /// reading's events must still continue the request's trace.</remarks>
-    private sealed record Pending(string UserNumber, DateOnly ReadOn, Func<ReadingChain, Guid, Recorded> Record,
-        TaskCompletionSource<Recorded?> Answer, Activity? Caller);
-
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>A reading waiting for the loop: what to record into the chain.</summary>
+    public sealed record Request(string UserNumber, DateOnly ReadOn, Func<ReadingChain, Guid, Recorded> Record);
 
     public bool Enabled { get; } =
         ServiceDatabase.Provider(configuration) == DatabaseProvider.Sqlite && configuration.GetValue("Readings:GroupCommit", true);
 
     /// <summary>The reading committed (or the duplicate found); null when the caller should record it alone.</summary>
-    public async Task<Recorded?> RecordAsync(UserNumber userNumber, DateOnly readOn, Func<ReadingChain, Guid, Recorded> record,
-        CancellationToken cancellationToken)
-    {
-        var pending = new Pending(userNumber.Value, readOn, record,
-            new TaskCompletionSource<Recorded?>(TaskCreationOptions.RunContinuationsAsynchronously), Activity.Current);
-        if (!_queue.Writer.TryWrite(pending))
-            return null;
-        // Once queued, the reading is decided whatever the caller does; a cancelled caller just stops waiting.
-        return await pending.Answer.Task.WaitAsync(cancellationToken);
-    }
+    public Task<Recorded?> RecordAsync(UserNumber userNumber, DateOnly readOn, Func<ReadingChain, Guid, Recorded> record,
+        CancellationToken cancellationToken) =>
+        SubmitAsync(new Request(userNumber.Value, readOn, record), cancellationToken);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var batch = new List<Pending>(MaxBatch);
-        try
-        {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
-            {
-                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
-                    batch.Add(pending);
-                await WriteAsync(batch, stoppingToken);
-                batch.Clear();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            _queue.Writer.TryComplete();
-            foreach (var pending in batch)
-                pending.Answer.TrySetResult(null);
-            while (_queue.Reader.TryRead(out var left))
-                left.Answer.TrySetResult(null);
-        }
-    }
-
-    private async Task WriteAsync(List<Pending> batch, CancellationToken stoppingToken)
+    protected override async Task WriteAsync(IReadOnlyList<Pending> batch, CancellationToken stoppingToken)
     {
         var outcomes = new (Recorded? Recorded, Exception? Refusal)[batch.Count];
         try
@@ -84,7 +44,7 @@ public sealed class ReadingBatcher(
             var now = clock.GetUtcNow();
             for (var i = 0; i < batch.Count; i++)
             {
-                var pending = batch[i];
+                var pending = batch[i].Item;
                 var savepoint = $"r{i}";
                 await transaction.CreateSavepointAsync(savepoint, stoppingToken);
                 try
@@ -99,18 +59,12 @@ public sealed class ReadingBatcher(
                     {
                         await SqliteBulkWriter.WriteAsync(db, [loaded], now, stoppingToken);
                         // Held readings reach Billing only when an operator releases or corrects them.
-                        var loop = Activity.Current;
-                        Activity.Current = pending.Caller;
-                        try
+                        InCallersTrace(batch[i], () =>
                         {
                             foreach (var added in loaded.Chain.Added)
                                 if (added.Status == ReadingStatus.Accepted)
                                     db.Publish(ChainStore.Accepted(loaded.Account.UserNumber, added, now));
-                        }
-                        finally
-                        {
-                            Activity.Current = loop;
-                        }
+                        });
                     }
                     outcomes[i] = (recorded, null);
                 }
