@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
+using Metering.Domain;
 using Google.Protobuf.Reflection;
 
 namespace Metering.Hosting.Security;
@@ -21,21 +21,7 @@ public static partial class PersonalData
     }
 
     /// <summary>张三明 → 张*明, 张三 → 张*.</summary>
-    public static string Name(string? name)
-    {
-        var text = name?.Trim() ?? "";
-        var letters = new List<string>();
-        var elements = StringInfo.GetTextElementEnumerator(text);
-        while (elements.MoveNext())
-            letters.Add(elements.GetTextElement());
-        return letters.Count switch
-        {
-            0 => "",
-            1 => "*",
-            2 => letters[0] + "*",
-            _ => letters[0] + new string('*', letters.Count - 2) + letters[^1],
-        };
-    }
+    public static string Name(string? name) => PersonalName.Mask(name, hideSingleCharacter: true);
 
     /// <summary>Only the first part of an address (the community or district).</summary>
     public static string Address(string? address)

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text;
+using Metering.Domain;
 
 namespace Metering.Payments.Domain;
 
@@ -12,22 +12,7 @@ public static class Masking
     private static readonly string[] BuildingMarks = ["号楼", "栋", "幢", "座", "号院"];
 
     /// <summary>张三明 → 张*明, 张三 → 张*, 欧阳小明 → 欧**明; one character stays as it is.</summary>
-    public static string HolderName(string? name)
-    {
-        var text = name?.Trim() ?? "";
-        // Text elements, not chars: a rare surname outside the BMP is one character to the reader.
-        var letters = new List<string>();
-        var elements = StringInfo.GetTextElementEnumerator(text);
-        while (elements.MoveNext())
-            letters.Add(elements.GetTextElement());
-        return letters.Count switch
-        {
-            0 => "",
-            1 => text,
-            2 => letters[0] + "*",
-            _ => letters[0] + new string('*', letters.Count - 2) + letters[^1],
-        };
-    }
+    public static string HolderName(string? name) => PersonalName.Mask(name, hideSingleCharacter: false);
 
     /// <summary>
     /// The community and the building, nothing finer: "东昌府区 幸福小区 3号楼 2单元 301" → "幸福小区 3号楼".
