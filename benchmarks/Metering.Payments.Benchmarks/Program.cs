@@ -18,7 +18,11 @@ using Microsoft.Extensions.Hosting;
 using PaymentsClient = Metering.Contracts.Payments.V1.Payments.PaymentsClient;
 
 // Usage: dotnet run -c Release --project benchmarks/Metering.Payments.Benchmarks -- [--accounts 1000000]
-//        [--concurrency 64] [--seconds 20] [--connections 4] [--bills 200000] [--h2load] [--keep]
+//        [--concurrency 64] [--seconds 20] [--connections 4] [--bills 200000] [--keep]
+//        [--h2load [--h2load-processes 8] [--h2load-one-account]] [--client-process [--open-rates 1000,1200]] [--no-in-process]
+// With --client <port> the program is the load client that --client-process starts as a child.
+if (args.Contains("--client"))
+    return await LoadClient.RunAsync(args);
 var options = BenchmarkOptions.Parse(args);
 var dataDirectory = Path.Combine(Path.GetTempPath(), "metering-payments-bench", Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dataDirectory);
@@ -70,27 +74,49 @@ var probe = await clients[0].GetBalanceAsync(new GetBalanceRequest { UserNumber 
 if (probe.OutstandingFen != BillFen || probe.UnpaidBills.Count != 1)
     throw new InvalidOperationException($"seeded account reads back wrong: {probe}");
 
-// 2. Warm-up, then the balance query at full concurrency.
+// 2. Warm-up, then the balance query at full concurrency, from clients in this process (host and load generator share the CPU).
 await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(2), (worker, _) =>
     clients[worker % clients.Length].GetBalanceAsync(new GetBalanceRequest { UserNumber = userNumbers[Random.Shared.Next(userNumbers.Length)] }).ResponseAsync);
-var balance = await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(options.Seconds), (worker, _) =>
-    clients[worker % clients.Length].GetBalanceAsync(new GetBalanceRequest { UserNumber = userNumbers[Random.Shared.Next(userNumbers.Length)] }).ResponseAsync);
+var balance = options.InProcess
+    ? await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(options.Seconds), (worker, _) =>
+        clients[worker % clients.Length].GetBalanceAsync(new GetBalanceRequest { UserNumber = userNumbers[Random.Shared.Next(userNumbers.Length)] }).ResponseAsync)
+    : null;
 
-// 2b. Optional: the same query driven by h2load (nghttp2-client) from its own process, so that the CPU
+// 2b. Optional: the same query driven by h2load (nghttp2-client) from processes of their own, so that the CPU
 // measured here is the host's alone.
-var h2load = options.H2Load ? await H2Load.RunAsync(port, userNumbers[0], options) : null;
+var h2load = options.H2Load ? await H2Load.RunAsync(port, userNumbers, options) : null;
+
+// 2c. Optional: the load client in a child process (random accounts, percentiles, the host's CPU apart).
+var separate = new List<(string Name, Measurement Client, TimeSpan HostCpu)>();
+if (options.ClientProcess)
+{
+    var run = await LoadClient.DriveAsync(port, "balance", 0, options, "balance");
+    separate.Add(("GetBalance, closed loop", run.Client, run.HostCpu));
+}
 
 // 3. Payment posting: every request a new transaction of a random account, committed before it is answered.
 var paidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1));
-var posting = await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(options.Seconds), (worker, sequence) =>
-    clients[worker % clients.Length].PostPaymentAsync(new PostPaymentRequest
+var posting = options.InProcess
+    ? await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(options.Seconds), (worker, sequence) =>
+        clients[worker % clients.Length].PostPaymentAsync(new PostPaymentRequest
+        {
+            UserNumber = userNumbers[Random.Shared.Next(userNumbers.Length)],
+            Channel = "wechat",
+            ChannelTransactionId = $"bench-{worker}-{sequence}",
+            AmountFen = 1_000,
+            PaidAt = paidAt,
+        }).ResponseAsync)
+    : null;
+if (options.ClientProcess)
+{
+    var closed = await LoadClient.DriveAsync(port, "post", 0, options, "closed");
+    separate.Add(("PostPayment (new), closed loop", closed.Client, closed.HostCpu));
+    foreach (var rate in options.OpenRates)
     {
-        UserNumber = userNumbers[Random.Shared.Next(userNumbers.Length)],
-        Channel = "wechat",
-        ChannelTransactionId = $"bench-{worker}-{sequence}",
-        AmountFen = 1_000,
-        PaidAt = paidAt,
-    }).ResponseAsync);
+        var open = await LoadClient.DriveAsync(port, "post", rate, options, $"open{rate}");
+        separate.Add(($"PostPayment (new), open loop at {rate:N0}/s", open.Client, open.HostCpu));
+    }
+}
 
 // 4. The same notification resent: answered from the stored result.
 var repeated = new PostPaymentRequest
@@ -98,8 +124,10 @@ var repeated = new PostPaymentRequest
     UserNumber = userNumbers[0], Channel = "wechat", ChannelTransactionId = "bench-repeat", AmountFen = 1_000, PaidAt = paidAt,
 };
 await clients[0].PostPaymentAsync(repeated);
-var replay = await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(Math.Max(2, options.Seconds / 2)), (worker, sequence) =>
-    clients[worker % clients.Length].PostPaymentAsync(repeated).ResponseAsync);
+var replay = options.InProcess
+    ? await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(Math.Max(2, options.Seconds / 2)), (worker, sequence) =>
+        clients[worker % clients.Length].PostPaymentAsync(repeated).ResponseAsync)
+    : null;
 
 // 5. Billing's runs reaching the ledger: BillIssued messages of 500 bills each through the bus and the real consumer.
 var bus = app.Services.GetRequiredService<IBus>();
@@ -118,19 +146,30 @@ await WaitForReceivables(databaseFile, options.Accounts + 1 + options.Bills, Tim
 var billsElapsed = billsClock.Elapsed;
 var billsCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - billsCpu).TotalMilliseconds;
 
-Console.WriteLine();
-Console.WriteLine($"| operation ({options.Accounts:N0} accounts, {options.Concurrency} clients) | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | CPU ms/request |");
-Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-Console.WriteLine(balance.Row("GetBalance"));
-Console.WriteLine(posting.Row("PostPayment (new)"));
-Console.WriteLine(replay.Row("PostPayment (repeat)"));
+if (balance is not null && posting is not null && replay is not null)
+{
+    Console.WriteLine();
+    Console.WriteLine($"| operation ({options.Accounts:N0} accounts, {options.Concurrency} clients in the host's process) | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | CPU ms/request |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+    Console.WriteLine(balance.Row("GetBalance"));
+    Console.WriteLine(posting.Row("PostPayment (new)"));
+    Console.WriteLine(replay.Row("PostPayment (repeat)"));
+}
+if (separate.Count > 0)
+{
+    Console.WriteLine();
+    Console.WriteLine($"| operation ({options.Accounts:N0} accounts, {options.Concurrency} clients in a child process, {options.Connections} connections) | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | max ms | host CPU ms/request | client CPU ms/request |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    foreach (var (name, client, hostCpu) in separate)
+        Console.WriteLine(client.Row(name, hostCpu));
+}
 Console.WriteLine();
 Console.WriteLine("| step | bills | messages | seconds | bills/s | CPU µs/bill |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"| BillIssued consumed into the ledger ({BillsPerMessage} bills a message) | {options.Bills:N0} | {(options.Bills + BillsPerMessage - 1) / BillsPerMessage:N0} | {billsElapsed.TotalSeconds:F1} | {options.Bills / billsElapsed.TotalSeconds:N0} | {billsCpuMs * 1000 / Math.Max(1, options.Bills):F0} |"));
 if (h2load is not null)
-    Console.WriteLine($"\nGetBalance by h2load (one account, {options.Connections} connections × {options.Concurrency / options.Connections} streams): {h2load}");
+    Console.WriteLine($"\nGetBalance by h2load: {h2load}");
 using (var self = Process.GetCurrentProcess())
     Console.WriteLine($"\nPeak working set (host and load generator in one process): {self.PeakWorkingSet64 / (1024 * 1024):N0} MiB");
 Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -243,52 +282,88 @@ internal sealed class ApiKeyHandler(string apiKey) : DelegatingHandler
 
 internal static class H2Load
 {
-    /// <summary>Runs h2load against GetBalance; answers its throughput line and the host's CPU per request.</summary>
-    public static async Task<string> RunAsync(int port, string userNumber, BenchmarkOptions options)
+    /// <summary>
+    /// Drives GetBalance with several h2load processes at once. h2load sends one request body, so each process
+    /// asks for an account of its own (a random one, or all the first with <c>--h2load-one-account</c>);
+    /// per-request latencies come from h2load's <c>--log-file</c>. Answers a summary line with percentiles and
+    /// the host's CPU per request (this process runs no client while h2load does).
+    /// </summary>
+    public static async Task<string> RunAsync(int port, string[] userNumbers, BenchmarkOptions options)
     {
-        // A gRPC message on the wire: no compression flag, big-endian length, the protobuf bytes.
-        var message = Google.Protobuf.MessageExtensions.ToByteArray(new GetBalanceRequest { UserNumber = userNumber });
-        var frame = new byte[5 + message.Length];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), message.Length);
-        message.CopyTo(frame, 5);
-        var body = Path.GetTempFileName();
-        await File.WriteAllBytesAsync(body, frame);
-        var start = new ProcessStartInfo("h2load")
+        const int warmUpSeconds = 2;
+        var processes = Math.Max(1, options.H2LoadProcesses);
+        var streams = Math.Max(1, options.Concurrency / processes);
+        var folder = Directory.CreateTempSubdirectory("h2load-");
+        var starts = new List<ProcessStartInfo>();
+        for (var i = 0; i < processes; i++)
         {
-            RedirectStandardOutput = true,
-            ArgumentList =
+            var userNumber = options.H2LoadOneAccount ? userNumbers[0] : userNumbers[Random.Shared.Next(userNumbers.Length)];
+            // A gRPC message on the wire: no compression flag, big-endian length, the protobuf bytes.
+            var message = Google.Protobuf.MessageExtensions.ToByteArray(new GetBalanceRequest { UserNumber = userNumber });
+            var frame = new byte[5 + message.Length];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), message.Length);
+            message.CopyTo(frame, 5);
+            var body = Path.Combine(folder.FullName, $"body-{i}");
+            await File.WriteAllBytesAsync(body, frame);
+            starts.Add(new ProcessStartInfo("h2load")
             {
-                "-c", options.Connections.ToString(CultureInfo.InvariantCulture),
-                "-m", (options.Concurrency / options.Connections).ToString(CultureInfo.InvariantCulture),
-                "-D", options.Seconds.ToString(CultureInfo.InvariantCulture), "--warm-up-time", "2",
-                "-d", body,
-                "-H", "content-type: application/grpc", "-H", "te: trailers",
-                "-H", "x-api-key: dev-wechat.wechat-dev-secret",
-                $"http://127.0.0.1:{port}/metering.payments.v1.Payments/GetBalance",
-            },
-        };
+                RedirectStandardOutput = true,
+                ArgumentList =
+                {
+                    "-c", "1", "-m", streams.ToString(CultureInfo.InvariantCulture),
+                    "-D", options.Seconds.ToString(CultureInfo.InvariantCulture),
+                    "--warm-up-time", warmUpSeconds.ToString(CultureInfo.InvariantCulture),
+                    "-d", body, "--log-file", Path.Combine(folder.FullName, $"log-{i}"),
+                    "-H", "content-type: application/grpc", "-H", "te: trailers",
+                    "-H", "x-api-key: dev-wechat.wechat-dev-secret",
+                    $"http://127.0.0.1:{port}/metering.payments.v1.Payments/GetBalance",
+                },
+            });
+        }
+
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        using var process = Process.Start(start)
-            ?? throw new InvalidOperationException("h2load did not start (apt-get install nghttp2-client)");
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var wall = Stopwatch.StartNew();
+        var running = starts.Select(start => Process.Start(start)
+            ?? throw new InvalidOperationException("h2load did not start (apt-get install nghttp2-client)")).ToList();
+        var outputs = await Task.WhenAll(running.Select(async p =>
+        {
+            var output = await p.StandardOutput.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            return output;
+        }));
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-        File.Delete(body);
-        var lines = output.Split('\n');
-        var finished = lines.FirstOrDefault(l => l.StartsWith("finished in", StringComparison.Ordinal))?.Trim() ?? "no summary";
-        var requests = lines.FirstOrDefault(l => l.StartsWith("requests:", StringComparison.Ordinal))?.Trim() ?? "";
-        var latency = lines.FirstOrDefault(l => l.StartsWith("time for request:", StringComparison.Ordinal))?.Trim() ?? "";
-        // "finished in 7.02s, 2063.40 req/s, …": the rate is of the measured part, the time and the CPU include the
-        // warm-up, taken to run at the same rate.
-        var parts = finished.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries);
-        var seconds = double.TryParse(parts.ElementAtOrDefault(2)?.TrimEnd('s'), CultureInfo.InvariantCulture, out var s) ? s : double.NaN;
-        var rate = double.TryParse(parts.ElementAtOrDefault(3), CultureInfo.InvariantCulture, out var r) ? r : double.NaN;
+        var runSeconds = wall.Elapsed.TotalSeconds;
+        foreach (var process in running)
+            process.Dispose();
+
+        // Log lines: start (µs since the epoch), HTTP status, duration (µs); h2load logs the measured requests only,
+        // not its warm-up. The CPU is of the whole run, warm-up included, taken to run at the measured rate.
+        var entries = Enumerable.Range(0, processes)
+            .SelectMany(i => File.ReadLines(Path.Combine(folder.FullName, $"log-{i}")))
+            .Select(line => line.Split('\t'))
+            .Where(f => f.Length >= 3)
+            .Select(f => (Start: long.Parse(f[0], CultureInfo.InvariantCulture), Status: int.Parse(f[1], CultureInfo.InvariantCulture),
+                Micros: long.Parse(f[2], CultureInfo.InvariantCulture)))
+            .ToList();
+        folder.Delete(recursive: true);
+        var summaries = outputs.Select(o => o.Split('\n').FirstOrDefault(l => l.StartsWith("requests:", StringComparison.Ordinal))?.Trim()).ToList();
+        if (entries.Count == 0)
+            return "h2load logged no request: " + string.Join(" | ", summaries);
+        var failed = entries.Count(e => e.Status != 200);
+        var sorted = entries.Select(e => e.Micros / 1000.0).Order().ToArray();
+        var seconds = (entries.Max(e => e.Start + e.Micros) - entries.Min(e => e.Start)) / 1e6;
+        var result = Measurement.Of(sorted, failed, TimeSpan.FromSeconds(seconds), null, cpu);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{finished}; {requests}; {latency}; host CPU {cpu.TotalMilliseconds / (seconds * rate):F3} ms/request");
+            $"{processes} processes × 1 connection × {streams} streams, {(options.H2LoadOneAccount ? "one account" : "an account of its own each")}: " +
+            $"{result.Requests:N0} requests, {failed} not HTTP 200, {result.Rate:N0} requests/s, " +
+            $"p50 {result.P50:F2} ms, p95 {result.P95:F2} ms, p99 {result.P99:F2} ms, max {result.Max:F2} ms; " +
+            $"host CPU {cpu.TotalMilliseconds / (result.Rate * runSeconds):F3} ms/request (over {runSeconds:F1} s with the warm-up)");
     }
 }
 
-internal sealed record BenchmarkOptions(int Accounts, int Concurrency, int Seconds, int Connections, int Bills, bool Keep, bool H2Load)
+internal sealed record BenchmarkOptions(
+    int Accounts, int Concurrency, int Seconds, int Connections, int Bills, bool Keep, bool H2Load,
+    int H2LoadProcesses, bool H2LoadOneAccount, bool ClientProcess, int[] OpenRates, bool InProcess)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
@@ -298,21 +373,59 @@ internal sealed record BenchmarkOptions(int Accounts, int Concurrency, int Secon
             return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
         }
         return new BenchmarkOptions(Int("--accounts", 1_000_000), Int("--concurrency", 64), Int("--seconds", 20),
-            Int("--connections", 4), Int("--bills", 200_000), args.Contains("--keep"), args.Contains("--h2load"));
+            Int("--connections", 4), Int("--bills", 200_000), args.Contains("--keep"), args.Contains("--h2load"),
+            Int("--h2load-processes", 8), args.Contains("--h2load-one-account"), args.Contains("--client-process"),
+            Array.IndexOf(args, "--open-rates") is var at and >= 0 && at + 1 < args.Length
+                ? args[at + 1].Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray()
+                : [],
+            !args.Contains("--no-in-process"));
     }
 }
 
 internal sealed record Measurement(
-    long Requests, long Errors, TimeSpan Elapsed, double[] SortedMilliseconds, string? FirstError, TimeSpan ProcessorTime)
+    long Requests, long Errors, TimeSpan Elapsed, double P50, double P95, double P99, double Max, string? FirstError, TimeSpan ProcessorTime)
 {
-    private double Percentile(double p) => SortedMilliseconds.Length == 0
-        ? double.NaN
-        : SortedMilliseconds[Math.Min(SortedMilliseconds.Length - 1, (int)Math.Ceiling(p * SortedMilliseconds.Length) - 1)];
+    public static Measurement Of(double[] sortedMilliseconds, long errors, TimeSpan elapsed, string? firstError, TimeSpan processorTime)
+    {
+        double Percentile(double p) => sortedMilliseconds.Length == 0
+            ? double.NaN
+            : sortedMilliseconds[Math.Min(sortedMilliseconds.Length - 1, (int)Math.Ceiling(p * sortedMilliseconds.Length) - 1)];
+        return new Measurement(sortedMilliseconds.Length, errors, elapsed, Percentile(0.50), Percentile(0.95), Percentile(0.99),
+            Percentile(1.0), firstError, processorTime);
+    }
 
+    public double Rate => Requests / Elapsed.TotalSeconds;
+
+    /// <summary>CPU of the whole process per request: with the clients in-process, host and load generator together.</summary>
     public string Row(string name) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {Requests:N0} | {Errors:N0} | {Requests / Elapsed.TotalSeconds:N0} | {Percentile(0.50):F2} | {Percentile(0.95):F2} | {Percentile(0.99):F2} | {ProcessorTime.TotalMilliseconds / Math.Max(1, Requests):F2} |")
-        + (FirstError is null ? "" : $"\n\nfirst error of {name}: {FirstError}");
+            $"| {name} | {Requests:N0} | {Errors:N0} | {Rate:N0} | {P50:F2} | {P95:F2} | {P99:F2} | {ProcessorTime.TotalMilliseconds / Math.Max(1, Requests):F2} |")
+        + ErrorNote(name);
+
+    /// <summary>With the clients in their own process: the host's CPU per request and the client's apart.</summary>
+    public string Row(string name, TimeSpan hostCpu) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {Requests:N0} | {Errors:N0} | {Rate:N0} | {P50:F2} | {P95:F2} | {P99:F2} | {Max:F2} | {hostCpu.TotalMilliseconds / Math.Max(1, Requests):F3} | {ProcessorTime.TotalMilliseconds / Math.Max(1, Requests):F3} |")
+        + ErrorNote(name);
+
+    private string ErrorNote(string name) => FirstError is null ? "" : $"\n\nfirst error of {name}: {FirstError}";
+
+    // One line between the client process and the host: tab-separated, the error last.
+    public string Serialize() => string.Join('\t', Requests.ToString(CultureInfo.InvariantCulture), Errors.ToString(CultureInfo.InvariantCulture),
+        Elapsed.Ticks.ToString(CultureInfo.InvariantCulture), P50.ToString("R", CultureInfo.InvariantCulture),
+        P95.ToString("R", CultureInfo.InvariantCulture), P99.ToString("R", CultureInfo.InvariantCulture),
+        Max.ToString("R", CultureInfo.InvariantCulture), ProcessorTime.Ticks.ToString(CultureInfo.InvariantCulture),
+        (FirstError ?? "").ReplaceLineEndings(" ").Replace('\t', ' '));
+
+    public static Measurement Deserialize(string line)
+    {
+        var f = line.Split('\t');
+        return new Measurement(long.Parse(f[0], CultureInfo.InvariantCulture), long.Parse(f[1], CultureInfo.InvariantCulture),
+            TimeSpan.FromTicks(long.Parse(f[2], CultureInfo.InvariantCulture)), double.Parse(f[3], CultureInfo.InvariantCulture),
+            double.Parse(f[4], CultureInfo.InvariantCulture), double.Parse(f[5], CultureInfo.InvariantCulture),
+            double.Parse(f[6], CultureInfo.InvariantCulture), f[8].Length == 0 ? null : f[8],
+            TimeSpan.FromTicks(long.Parse(f[7], CultureInfo.InvariantCulture)));
+    }
 }
 
 internal static class Measure
@@ -344,10 +457,54 @@ internal static class Measure
             }
         })));
         var elapsed = clock.Elapsed;
-        // CPU of host and load generator together: on a shared machine it says more than wall-clock throughput.
+        // CPU of this process: with in-process clients, host and load generator together.
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
-        return new Measurement(all.Length, errors, elapsed, all, firstError, cpu);
+        return Measurement.Of(all, errors, elapsed, firstError, cpu);
+    }
+
+    /// <summary>
+    /// Open loop: request i is due at start + i / <paramref name="rate"/>, whatever happened to the ones before it;
+    /// <paramref name="workers"/> requests may be in flight at once. Latency counts from the due time, not from
+    /// the send, so a request held up behind slow ones is charged its wait (no coordinated omission).
+    /// </summary>
+    public static async Task<Measurement> OpenLoopAsync(int workers, int rate, TimeSpan duration, Func<int, int, Task> call)
+    {
+        var latencies = new List<double>[workers];
+        long errors = 0, next = -1;
+        string? firstError = null;
+        var due = (long)(duration.TotalSeconds * rate);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var start = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(worker => Task.Run(async () =>
+        {
+            var mine = latencies[worker] = new List<double>(100_000);
+            for (var sequence = 0; ; sequence++)
+            {
+                var index = Interlocked.Increment(ref next);
+                if (index >= due)
+                    break;
+                var scheduled = start + (long)(index * (double)Stopwatch.Frequency / rate);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), scheduled);
+                if (wait > TimeSpan.FromMilliseconds(1))
+                    await Task.Delay(wait);
+                try
+                {
+                    await call(worker, sequence);
+                    mine.Add(Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds);
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.Increment(ref errors);
+                    Interlocked.CompareExchange(ref firstError, ex.Message, null);
+                }
+            }
+        })));
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var all = latencies.SelectMany(l => l).ToArray();
+        Array.Sort(all);
+        return Measurement.Of(all, errors, elapsed, firstError, cpu);
     }
 }

@@ -74,6 +74,63 @@ public sealed class PreparedPostingTests : IDisposable
         Assert.NotNull(reversed);
     }
 
+    [Fact]
+    public async Task Notifications_arriving_together_get_the_same_outcomes_and_events_as_on_the_EF_path()
+    {
+        // Sent at once, so that the group commit takes them in shared batches: new payments, unknown accounts,
+        // resent notifications of a posted key (same content, other content, an unknown account) side by side.
+        var alice = LedgerHost.UserNumberFor(1);
+        var bob = LedgerHost.UserNumberFor(2);
+        var stranger = LedgerHost.UserNumberFor(9);
+        var posted = Payment(alice, 5_000, "A-0");
+        var notifications = Enumerable.Range(0, 12).Select(i => Payment(i % 2 == 0 ? alice : bob, 1_000 + i, $"N-{i}"))
+            .Concat(Enumerable.Range(0, 4).Select(i => Payment(stranger, 1_000, $"U-{i}")))
+            .Concat(Enumerable.Range(0, 4).Select(_ => posted))
+            .Concat([Payment(alice, 5_001, "A-0"), Payment(stranger, 5_000, "A-0")])
+            .ToArray();
+
+        var outcomes = new List<List<string>>();
+        var balances = new List<List<string>>();
+        var received = new List<List<string>>();
+        foreach (var ledger in new[] { _prepared, _ef })
+        {
+            await ledger.OpenAccountAsync(alice);
+            await ledger.OpenAccountAsync(bob);
+            await ledger.IssueAsync([.. LedgerHost.ThreeQuarters(alice), .. LedgerHost.ThreeQuarters(bob)]);
+            await ledger.Client.PostPaymentAsync(posted);
+            outcomes.Add([.. await Task.WhenAll(notifications.Select(async n =>
+            {
+                try
+                {
+                    var answer = await ledger.Client.PostPaymentAsync(n);
+                    return $"{n.ChannelTransactionId} OK replayed={answer.Replayed}";
+                }
+                catch (RpcException ex)
+                {
+                    return $"{n.ChannelTransactionId} {ex.StatusCode}";
+                }
+            }))]);
+            balances.Add([.. await Task.WhenAll(new[] { alice, bob }.Select(async u =>
+            {
+                var balance = await ledger.Client.GetBalanceAsync(new GetBalanceRequest { UserNumber = u });
+                return $"{u} {balance.OutstandingFen} {balance.CreditFen}";
+            }))]);
+            var events = await ledger.OutboxAsync<PaymentReceived>();
+            received.Add([.. events.Select(e => $"{e.UserNumber}|{e.ChannelTransactionId}|{e.AmountFen}").Order()]);
+            // Two events for every payment that stands, none for the refused or resent ones.
+            Assert.Equal(events.Count, (await ledger.OutboxAsync<PaymentAllocated>()).Count);
+            Assert.Equal(13, events.Count);
+            Assert.Equal(13, (await ledger.CountAsync()).Payments);
+        }
+
+        Assert.Equal(outcomes[1], outcomes[0]);
+        Assert.Equal(balances[1], balances[0]);
+        Assert.Equal(received[1], received[0]);
+        Assert.Contains("A-0 OK replayed=True", outcomes[0]);
+        Assert.Equal(2, outcomes[0].Count(o => o == "A-0 AlreadyExists"));
+        Assert.Equal(4, outcomes[0].Count(o => o.StartsWith("U-", StringComparison.Ordinal) && o.EndsWith("NotFound", StringComparison.Ordinal)));
+    }
+
     private static string Lines(IEnumerable<PaymentAllocationLine> lines) => string.Join(";", lines.Select(l => $"{l.BillId}:{l.AmountFen}"));
 
     private static List<string> Events(List<PaymentReceived> events) =>

@@ -35,14 +35,16 @@ public sealed class BalanceReader(IConfiguration configuration) : IDisposable
 
     private readonly bool _sqlite = ServiceDatabase.Provider(configuration) == DatabaseProvider.Sqlite;
     private readonly string? _connectionString = configuration.GetConnectionString("Payments");
+    private readonly bool _memoryMap = configuration.GetValue("Payments:MemoryMap", false);
     private readonly ConcurrentBag<PreparedQuery> _idle = [];
 
-    public Task<LedgerBalance?> ReadAsync(PaymentsDbContext db, string userNumber, CancellationToken cancellationToken) =>
-        _sqlite ? Task.FromResult(ReadWithSqlite(userNumber)) : ReadWithEfAsync(db, userNumber, cancellationToken);
+    /// <param name="db">Asked for only off SQLite: the caller need not create a DbContext for a balance.</param>
+    public Task<LedgerBalance?> ReadAsync(Func<PaymentsDbContext> db, string userNumber, CancellationToken cancellationToken) =>
+        _sqlite ? Task.FromResult(ReadWithSqlite(userNumber)) : ReadWithEfAsync(db(), userNumber, cancellationToken);
 
     public LedgerBalance? ReadWithSqlite(string userNumber)
     {
-        var query = _idle.TryTake(out var idle) ? idle : new PreparedQuery(_connectionString!);
+        var query = _idle.TryTake(out var idle) ? idle : new PreparedQuery(_connectionString!, _memoryMap);
         try
         {
             var balance = query.Read(userNumber);
@@ -88,10 +90,17 @@ public sealed class BalanceReader(IConfiguration configuration) : IDisposable
         private readonly SqliteCommand _command;
         private readonly SqliteParameter _user;
 
-        public PreparedQuery(string connectionString)
+        public PreparedQuery(string connectionString, bool memoryMap)
         {
             _connection = new SqliteConnection(connectionString);
             _connection.Open();
+            if (memoryMap)
+            {
+                using var map = _connection.CreateCommand();
+                // Each posting's commit empties this connection's page cache (WAL): read pages through the map.
+                map.CommandText = SqlitePaymentWriter.MemoryMapPragma;
+                map.ExecuteNonQuery();
+            }
             _command = _connection.CreateCommand();
             _command.CommandText = Sql;
             _user = _command.Parameters.Add("$user", SqliteType.Text);

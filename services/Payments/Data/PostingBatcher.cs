@@ -23,6 +23,10 @@ public sealed class PostingBatcher(
     // Payments:PreparedPosting=false keeps EF Core inside the group commit (for comparison, or as a fallback).
     private readonly bool _preparedCommands = configuration.GetValue("Payments:PreparedPosting", true);
 
+    // Payments:MemoryMap=true reads the database file through a memory map (see SqlitePaymentWriter.MemoryMapPragma);
+    // off by default until a quiet-machine run shows it pays (busy-machine runs could not tell).
+    private readonly bool _memoryMap = configuration.GetValue("Payments:MemoryMap", false);
+
     public bool Enabled { get; } =
         ServiceDatabase.Provider(configuration) == DatabaseProvider.Sqlite && configuration.GetValue("Payments:GroupCommit", true);
 
@@ -40,7 +44,7 @@ public sealed class PostingBatcher(
             using var turn = await gate.EnterAsync(db, stoppingToken);
             await using var transaction = await db.Database.BeginTransactionAsync(stoppingToken);
             // Prepared commands instead of EF Core for the posting itself (see SqlitePaymentWriter).
-            await using var writer = _preparedCommands ? new SqlitePaymentWriter(db) : null;
+            await using var writer = _preparedCommands ? new SqlitePaymentWriter(db, _memoryMap) : null;
             var now = clock.GetUtcNow();
             for (var i = 0; i < batch.Count; i++)
             {
@@ -65,6 +69,8 @@ public sealed class PostingBatcher(
                 // Each posting reads its account afresh: no tracked state leaks from one to the next.
                 db.ChangeTracker.Clear();
             }
+            if (writer is not null)
+                await writer.WriteEventsAsync(stoppingToken);
             await transaction.CommitAsync(stoppingToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

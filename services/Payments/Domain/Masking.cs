@@ -24,7 +24,7 @@ public static class Masking
         var parts = (address ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length == 0)
             return "";
-        var building = Array.FindIndex(parts, p => BuildingMarks.Any(p.EndsWith));
+        var building = Array.FindIndex(parts, IsBuilding);
         if (building < 0)
             return IsDistrict(parts[0]) && parts.Length > 1 ? parts[1] : parts[0];
         var start = building > 0 && !IsDistrict(parts[building - 1]) ? building - 1 : building;
@@ -32,6 +32,17 @@ public static class Masking
         for (var i = start; i <= building; i++)
             kept.Append(kept.Length == 0 ? "" : " ").Append(parts[i]);
         return kept.ToString();
+    }
+
+    // Ordinal: string.EndsWith(string) alone compares by culture (ICU), a cost on every balance query.
+    private static bool IsBuilding(string part)
+    {
+        foreach (var mark in BuildingMarks)
+        {
+            if (part.EndsWith(mark, StringComparison.Ordinal))
+                return true;
+        }
+        return false;
     }
 
     // 东昌府区, 茌平县, 临清市; but 幸福小区 is a community.

@@ -10,21 +10,28 @@ using Proto = Metering.Contracts.Payments.V1;
 
 namespace Metering.Payments.Grpc;
 
+/// <remarks>
+/// gRPC creates the service for every call. A DbContext (its options are built per scope) and the desks that
+/// hold one cost more CPU than a whole balance read on SQLite, so each RPC takes what it uses from the
+/// call's scope (<paramref name="services"/>) instead of the constructor resolving all of them every time.
+/// </remarks>
 public sealed class PaymentsGrpcService(
-    PaymentsDbContext db,
+    IServiceProvider services,
     BalanceReader balances,
-    PaymentPoster poster,
-    PaymentReverser reverser,
-    Reconciler reconciler,
-    WithholdingDesk withholding,
     TimeProvider clock,
     IOptions<PaymentsOptions> options)
     : Proto.Payments.PaymentsBase
 {
+    private PaymentsDbContext Db => services.GetRequiredService<PaymentsDbContext>();
+    private PaymentPoster Poster => services.GetRequiredService<PaymentPoster>();
+    private PaymentReverser Reverser => services.GetRequiredService<PaymentReverser>();
+    private Reconciler Reconciler => services.GetRequiredService<Reconciler>();
+    private WithholdingDesk WithholdingDesk => services.GetRequiredService<WithholdingDesk>();
+
     public override async Task<Balance> GetBalance(GetBalanceRequest request, ServerCallContext context)
     {
         var userNumber = UserNumber.Parse(request.UserNumber);
-        var ledger = await balances.ReadAsync(db, userNumber.Value, context.CancellationToken)
+        var ledger = await balances.ReadAsync(() => Db, userNumber.Value, context.CancellationToken)
             ?? throw new NotFoundException("account", userNumber.Value);
 
         var balance = new Balance
@@ -54,13 +61,13 @@ public sealed class PaymentsGrpcService(
     {
         var userNumber = UserNumber.Parse(request.UserNumber);
         var cancellationToken = context.CancellationToken;
-        var account = await db.LedgerAccounts.AsNoTracking().SingleOrDefaultAsync(a => a.UserNumber == userNumber.Value, cancellationToken)
+        var account = await Db.LedgerAccounts.AsNoTracking().SingleOrDefaultAsync(a => a.UserNumber == userNumber.Value, cancellationToken)
             ?? throw new NotFoundException("account", userNumber.Value);
-        var bills = await db.Receivables.AsNoTracking().Where(r => r.LedgerAccountId == account.Id)
+        var bills = await Db.Receivables.AsNoTracking().Where(r => r.LedgerAccountId == account.Id)
             .OrderBy(r => r.PeriodEnd).ThenBy(r => r.Id).ToListAsync(cancellationToken);
-        var payments = await db.Payments.AsNoTracking().Where(p => p.LedgerAccountId == account.Id)
+        var payments = await Db.Payments.AsNoTracking().Where(p => p.LedgerAccountId == account.Id)
             .OrderBy(p => p.ReceivedAt).ToListAsync(cancellationToken);
-        var mandate = await db.WithholdingMandates.AsNoTracking()
+        var mandate = await Db.WithholdingMandates.AsNoTracking()
             .SingleOrDefaultAsync(m => m.UserNumber == userNumber.Value && m.RevokedAt == null, cancellationToken);
 
         var ledger = new AccountLedger
@@ -99,7 +106,7 @@ public sealed class PaymentsGrpcService(
     {
         var instruction = PaymentInstruction.Validate(request.UserNumber, request.Channel, request.ChannelTransactionId,
             request.AmountFen, ToInstant(request.PaidAt), clock.GetUtcNow(), options.Value.MaxAmountFen);
-        var posted = await poster.PostAsync(instruction, context.CancellationToken);
+        var posted = await Poster.PostAsync(instruction, context.CancellationToken);
 
         var response = new PostPaymentResponse
         {
@@ -119,7 +126,7 @@ public sealed class PaymentsGrpcService(
             throw new InvalidArgumentException("channel_transaction_id", "is required");
         if (request.Reason.Length > 200)
             throw new InvalidArgumentException("reason", "must be at most 200 characters");
-        var reversed = await reverser.ReverseAsync(channel, request.ChannelTransactionId, request.Reason, context.CancellationToken);
+        var reversed = await Reverser.ReverseAsync(channel, request.ChannelTransactionId, request.Reason, context.CancellationToken);
 
         var response = new ReversePaymentResponse
         {
@@ -138,7 +145,7 @@ public sealed class PaymentsGrpcService(
     {
         var channel = PaymentChannel.Parse(request.Channel);
         var date = DateText.Parse(request.StatementDate, "statement_date");
-        var result = await reconciler.ReconcileAsync(channel, date, request.Csv, request.PostMissing, context.CancellationToken);
+        var result = await Reconciler.ReconcileAsync(channel, date, request.Csv, request.PostMissing, context.CancellationToken);
 
         var comparison = result.Comparison;
         var report = new ReconciliationReport
@@ -186,18 +193,18 @@ public sealed class PaymentsGrpcService(
         var holder = Required(request.AccountHolder, "account_holder", Withholding.MaxHolderLength);
         var masked = BankAccount.Mask(request.BankAccount);
         var reference = Required(request.MandateReference, "mandate_reference", Withholding.MaxReferenceLength);
-        return ToProto(await withholding.PutMandateAsync(userNumber, bank, holder, masked, reference, context.CancellationToken));
+        return ToProto(await WithholdingDesk.PutMandateAsync(userNumber, bank, holder, masked, reference, context.CancellationToken));
     }
 
     public override async Task<Proto.WithholdingMandate> RevokeWithholdingMandate(
         RevokeWithholdingMandateRequest request, ServerCallContext context) =>
-        ToProto(await withholding.RevokeMandateAsync(UserNumber.Parse(request.UserNumber), context.CancellationToken));
+        ToProto(await WithholdingDesk.RevokeMandateAsync(UserNumber.Parse(request.UserNumber), context.CancellationToken));
 
     public override async Task<Proto.WithholdingBatch> ExportWithholdingBatch(
         ExportWithholdingBatchRequest request, ServerCallContext context)
     {
         var bank = string.IsNullOrWhiteSpace(request.BankCode) ? null : Withholding.BankCode(request.BankCode);
-        var batch = await withholding.ExportAsync(bank, context.CancellationToken);
+        var batch = await WithholdingDesk.ExportAsync(bank, context.CancellationToken);
         return new Proto.WithholdingBatch
         {
             BatchId = batch.BatchId.ToString(),
@@ -212,7 +219,7 @@ public sealed class PaymentsGrpcService(
     {
         if (!Guid.TryParse(request.BatchId, out var batchId))
             throw new InvalidArgumentException("batch_id", $"'{request.BatchId}' is not a batch id");
-        var lines = await withholding.ImportResultAsync(batchId, request.Csv, context.CancellationToken);
+        var lines = await WithholdingDesk.ImportResultAsync(batchId, request.Csv, context.CancellationToken);
 
         var result = new WithholdingResult
         {

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Globalization;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Net.Client;
+using Metering.Contracts.Payments.V1;
+using Metering.Domain;
+using PaymentsClient = Metering.Contracts.Payments.V1.Payments.PaymentsClient;
+
+/// <summary>
+/// The load generator in a process of its own (<c>--client</c>), started by the benchmark as a child, so
+/// that the host's CPU per request is measured apart from the client's. The seeded user numbers are
+/// derived from the account count, so the child needs no list from the host.
+/// </summary>
+internal static class LoadClient
+{
+    public const string ReadyLine = "CLIENT-MEASURING";
+    public const string ResultLine = "CLIENT-RESULT";
+
+    /// <summary>The child's side: warm up, say when the measured phase starts, run it, print the result.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string Text(string name) => args[Array.IndexOf(args, name) + 1];
+        int Int(string name) => int.Parse(Text(name), CultureInfo.InvariantCulture);
+        var port = Int("--client");
+        var mode = Text("--mode");
+        var accounts = Int("--accounts");
+        var concurrency = Int("--concurrency");
+        var connections = Int("--connections");
+        var seconds = Int("--seconds");
+        var rate = Int("--rate");
+        var runId = Text("--run");
+
+        var userNumbers = Enumerable.Range(0, accounts).Select(i => UserNumber.FromBody(100_000_000 + i).Value).ToArray();
+        var channels = Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{port}",
+            new GrpcChannelOptions
+            {
+                HttpHandler = new ApiKeyHandler("dev-wechat.wechat-dev-secret")
+                {
+                    InnerHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+                },
+            })).ToArray();
+        var clients = channels.Select(c => new PaymentsClient(c)).ToArray();
+        var paidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1));
+        string RandomUser() => userNumbers[Random.Shared.Next(userNumbers.Length)];
+
+        Func<int, int, Task> call = mode switch
+        {
+            "balance" => (worker, _) => clients[worker % clients.Length]
+                .GetBalanceAsync(new GetBalanceRequest { UserNumber = RandomUser() }).ResponseAsync,
+            "post" => (worker, sequence) => clients[worker % clients.Length].PostPaymentAsync(new PostPaymentRequest
+            {
+                UserNumber = RandomUser(),
+                Channel = "wechat",
+                ChannelTransactionId = $"bench-{runId}-{worker}-{sequence}",
+                AmountFen = 1_000,
+                PaidAt = paidAt,
+            }).ResponseAsync,
+            _ => throw new ArgumentException($"--mode {mode}: balance or post"),
+        };
+
+        // Warm-up (JIT, connections) with ids of its own, then the measured phase.
+        var warmUp = rate > 0
+            ? Measure.OpenLoopAsync(concurrency, Math.Min(rate, 200), TimeSpan.FromSeconds(1), (w, s) => call(w, s + 1_000_000_000))
+            : Measure.RunAsync(concurrency, TimeSpan.FromSeconds(1), async (w, s) => { await call(w, s + 1_000_000_000); return 0; });
+        await warmUp;
+        Console.WriteLine(ReadyLine);
+        var result = rate > 0
+            ? await Measure.OpenLoopAsync(concurrency, rate, TimeSpan.FromSeconds(seconds), call)
+            : await Measure.RunAsync(concurrency, TimeSpan.FromSeconds(seconds), async (w, s) => { await call(w, s); return 0; });
+        Console.WriteLine($"{ResultLine} {result.Serialize()}");
+        foreach (var channel in channels)
+            channel.Dispose();
+        return 0;
+    }
+
+    /// <summary>The host's side: runs a child client and measures this process's CPU over its measured phase only.</summary>
+    public static async Task<(Measurement Client, TimeSpan HostCpu)> DriveAsync(
+        int port, string mode, int rate, BenchmarkOptions options, string runId)
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true };
+        // Under `dotnet Metering.Payments.Benchmarks.dll` the path is the muxer: pass the assembly too.
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            start.ArgumentList.Add(typeof(LoadClient).Assembly.Location);
+        foreach (var argument in new[]
+                 {
+                     "--client", port.ToString(CultureInfo.InvariantCulture), "--mode", mode,
+                     "--accounts", options.Accounts.ToString(CultureInfo.InvariantCulture),
+                     "--concurrency", options.Concurrency.ToString(CultureInfo.InvariantCulture),
+                     "--connections", options.Connections.ToString(CultureInfo.InvariantCulture),
+                     "--seconds", options.Seconds.ToString(CultureInfo.InvariantCulture),
+                     "--rate", rate.ToString(CultureInfo.InvariantCulture), "--run", runId,
+                 })
+            start.ArgumentList.Add(argument);
+        // The client is a plain workstation-GC process: it should not take the host's cores for its heaps.
+        start.Environment["DOTNET_gcServer"] = "0";
+        // Not the profiler's port, when the host runs under dotnet-trace.
+        start.Environment.Remove("DOTNET_DiagnosticPorts");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("the client did not start");
+        TimeSpan? cpuAtStart = null;
+        Measurement? measured = null;
+        TimeSpan hostCpu = default;
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line == ReadyLine)
+                cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+            else if (line.StartsWith(ResultLine, StringComparison.Ordinal))
+            {
+                hostCpu = Process.GetCurrentProcess().TotalProcessorTime - (cpuAtStart ?? TimeSpan.Zero);
+                measured = Measurement.Deserialize(line[(ResultLine.Length + 1)..]);
+            }
+        }
+        await process.WaitForExitAsync();
+        return (measured ?? throw new InvalidOperationException($"the {mode} client exited ({process.ExitCode}) without a result"), hostCpu);
+    }
+}
