@@ -1,21 +1,21 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
-using Grpc.Net.Client;
-using Metering.Contracts.Readings.V1;
-using Metering.Domain;
 using Metering.Hosting;
 using Metering.Readings;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
-using ReadingsClient = Metering.Contracts.Readings.V1.Readings.ReadingsClient;
 
 // Usage: dotnet run -c Release --project benchmarks/Metering.Readings.Benchmarks -- [--readings 1000000]
-//        [--accounts 100000] [--concurrency 16] [--seconds 20] [--batch 1000] [--keep] [--transport-only]
+//        [--accounts 100000] [--concurrency 16] [--seconds 20] [--batch 1000] [--keep] [--transport-only] [--in-process]
+// The load generator runs as a child process (this program with --generator) so that the host's CPU per reading is
+// measured apart from the client's; --in-process runs it inside the host's process as earlier rounds did.
 var options = BenchmarkOptions.Parse(args);
+if (args.Contains("--generator"))
+    return await LoadGenerator.RunChildAsync(options, args);
+
 var dataDirectory = Path.Combine(Path.GetTempPath(), "metering-readings-bench", Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dataDirectory);
 var databaseFile = Path.Combine(dataDirectory, "readings.db");
@@ -38,7 +38,6 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["Security:DevelopmentKeys"] = "true",
     ["Security:ChannelRateLimit:PermitsPerSecond"] = "1000000",
 });
-const string ApiKey = "dev-operator.operator-dev-secret";
 builder.AddMetering(new ReadingsModule());
 var app = builder.Build();
 app.MapMetering();
@@ -47,102 +46,93 @@ await app.StartAsync();
 var perAccount = (int)Math.Ceiling(options.Readings / (double)options.Accounts);
 Console.WriteLine($"Readings benchmark: {options.Readings:N0} readings for {options.Accounts:N0} accounts ({perAccount} each, " +
                   $"monthly) through StreamReadings; then single readings over JSON with {options.Concurrency} clients for " +
-                  $"{options.Seconds} s; SQLite in {dataDirectory}");
+                  $"{options.Seconds} s; SQLite in {dataDirectory}; load generator {(options.InProcess ? "in the host's process" : "in a separate process")}");
 
 // 1. Seed the accounts with their meters and initial readings straight into the database (what AccountOpened would project).
 var seeding = Stopwatch.StartNew();
-var userNumbers = Seed(databaseFile, options.Accounts);
+Seed(databaseFile, options.Accounts);
 Console.WriteLine($"Seeded {options.Accounts:N0} accounts in {seeding.Elapsed.TotalSeconds:F1} s");
 
-// 2. Bulk: one stream, rows ordered as a meter-data system sends them (a month's readings of every account, then the next month).
-using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
-var client = new ReadingsClient(channel);
-var start = new DateOnly(2025, 1, 1);
-// --transport-only: every row is refused on its malformed user number before any database work, which
-// measures the stream itself.
-var transportOnly = args.Contains("--transport-only");
-var bulkClock = Stopwatch.StartNew();
-var bulkCpu = Process.GetCurrentProcess().TotalProcessorTime;
-ImportReadingsResponse bulk;
-using (var call = client.StreamReadings(new Grpc.Core.Metadata { { "x-api-key", ApiKey } }))
-{
-    // --batch N: N rows per stream message (the repeated `rows` field); 0 sends one row per message.
-    var batch = new ReadingRow();
-    var sent = 0;
-    for (var month = 1; month <= perAccount && sent < options.Readings; month++)
+// 2.–4. The load generator: the bulk stream, single readings while the relay still publishes the bulk load's
+// events, then (after the relay has drained) single readings again. The host's CPU is taken around the bulk phase.
+var hostCpuAtBulkStart = TimeSpan.Zero;
+var hostCpuOfBulk = TimeSpan.Zero;
+Task<TimeSpan>? drain = null;
+var singleCpuAtStart = TimeSpan.Zero;
+var singleCpu = new List<TimeSpan>();
+var phases = new HostPhases(
+    BulkStarting: () => hostCpuAtBulkStart = ProcessCpu(),
+    BulkDone: () =>
     {
-        var readOn = start.AddMonths(month).AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        for (var a = 0; a < userNumbers.Length && sent < options.Readings; a++, sent++)
-        {
-            var row = new ReadingRow
-            {
-                UserNumber = transportOnly ? "x" : userNumbers[a], ReadOn = readOn, RegisterLitres = 9_000L * month + a % 1_000, Kind = ReadingKind.Actual,
-            };
-            if (options.Batch == 0)
-            {
-                await call.RequestStream.WriteAsync(row);
-                continue;
-            }
-            batch.Rows.Add(row);
-            if (batch.Rows.Count < options.Batch)
-                continue;
-            await call.RequestStream.WriteAsync(batch);
-            batch = new ReadingRow();
-        }
-    }
-    if (batch.Rows.Count > 0)
-        await call.RequestStream.WriteAsync(batch);
-    await call.RequestStream.CompleteAsync();
-    bulk = await call;
-}
-var bulkElapsed = bulkClock.Elapsed;
-// CPU time (host and client together) says more than wall time on a machine that is busy with other work.
-bulkCpu = Process.GetCurrentProcess().TotalProcessorTime - bulkCpu;
-if (!transportOnly && bulk.Accepted + bulk.Held != options.Readings)
-    throw new InvalidOperationException($"bulk load did not accept every row: {bulk.Accepted} accepted, {bulk.Held} held, " +
-                                        $"{bulk.Refused} refused; first: {bulk.Results.FirstOrDefault()}");
-
-// 3. Single readings over JSON: every request a new reading of a different account, committed before it is answered.
-var http = Enumerable.Range(0, options.Concurrency)
-    .Select(_ => new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), DefaultRequestHeaders = { { "x-api-key", ApiKey } } })
-    .ToArray();
-var nextAccount = -1;
-var singleDate = start.AddMonths(perAccount + 1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-if (DateOnly.Parse(singleDate, CultureInfo.InvariantCulture) > DateOnly.FromDateTime(DateTime.UtcNow))
-    throw new InvalidOperationException($"--readings/--accounts give {perAccount} months: the single readings would be in the future");
-async Task<bool> RecordOne(int worker, int sequence)
-{
-    var account = Interlocked.Increment(ref nextAccount);
-    if (account >= userNumbers.Length)
-        throw new InvalidOperationException("ran out of accounts: give more --accounts");
-    using var response = await http[worker].PostAsJsonAsync($"/v1/accounts/{userNumbers[account]}/readings",
-        new { readOn = singleDate, registerLitres = 9_000L * (perAccount + 1) + 500 });
-    response.EnsureSuccessStatusCode();
-    return true;
-}
-// A short warm-up, not measured: the JSON path's first requests compile code (JIT) that the bulk phase did not use.
-await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(Math.Min(2, options.Seconds)), RecordOne);
-var single = await Measure.RunAsync(options.Concurrency, TimeSpan.FromSeconds(options.Seconds), RecordOne);
+        hostCpuOfBulk = ProcessCpu() - hostCpuAtBulkStart;
+        // The relay's drain is timed from the bulk load's answer, alongside the first single-reading phase.
+        drain = WaitForRelayAsync(databaseFile);
+    },
+    WaitForRelay: () => drain ?? WaitForRelayAsync(databaseFile),
+    SinglePhase: starting =>
+    {
+        if (starting)
+            singleCpuAtStart = ProcessCpu();
+        else
+            singleCpu.Add(ProcessCpu() - singleCpuAtStart);
+    });
+GeneratorReport report;
+if (options.InProcess)
+    report = await new LoadGenerator(options, grpcPort, httpPort).RunAsync(phases);
+else
+    report = await LoadGenerator.RunChildProcessAsync(args, grpcPort, httpPort, phases);
 
 Console.WriteLine();
 Console.WriteLine($"| operation | rows/requests | errors | per second | p50 ms | p95 ms | p99 ms |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"| StreamReadings ({options.Readings:N0} rows, one stream, {(options.Batch == 0 ? "one row" : $"{options.Batch:N0} rows")} per message) | {bulk.Rows:N0} | {bulk.Refused:N0} | {bulk.Rows / bulkElapsed.TotalSeconds:N0} | – | – | – |"));
-Console.WriteLine(single.Row($"RecordReading over JSON ({options.Concurrency} clients)"));
+    $"| StreamReadings ({options.Readings:N0} rows, one stream, {(options.Batch == 0 ? "one row" : $"{options.Batch:N0} rows")} per message) | {report.BulkRows:N0} | {report.BulkRefused:N0} | {report.BulkRows / report.BulkSeconds:N0} | – | – | – |"));
+Console.WriteLine(report.SingleWhileRelaying);
+Console.WriteLine(report.SingleAfterRelay);
+var perReading = 1_000_000.0 / options.Readings;
+var hostPerReading = hostCpuOfBulk.TotalSeconds * perReading;
+var cpuSplit = options.InProcess
+    ? string.Create(CultureInfo.InvariantCulture, $"(host and load generator in one process: {hostPerReading:F0} µs CPU per reading)")
+    : string.Create(CultureInfo.InvariantCulture,
+        $"= host {hostCpuOfBulk.TotalSeconds:F1} s ({hostPerReading:F0} µs per reading) + load generator {report.GeneratorCpuSeconds:F1} s ({report.GeneratorCpuSeconds * perReading:F0} µs per reading)");
+var totalCpu = hostCpuOfBulk.TotalSeconds + (options.InProcess ? 0 : report.GeneratorCpuSeconds);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nBulk: {report.BulkSeconds:F1} s end to end; CPU {totalCpu:F1} s {cpuSplit}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"Single readings: {(options.InProcess ? "CPU (host and load generator)" : "host CPU")} per request {PerRequest(singleCpu[0], report.RequestsWhileRelaying)} while the relay published, " +
+    $"{PerRequest(singleCpu[1], report.RequestsAfterRelay)} after"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"Relay: {report.RelayDrainSeconds:F1} s after the bulk load's last answer until every event of it was published"));
 using (var self = Process.GetCurrentProcess())
-    Console.WriteLine($"\nBulk: {bulkElapsed.TotalSeconds:F1} s end to end, {bulkCpu.TotalSeconds:F1} s CPU " +
-                      $"({bulkCpu.TotalMilliseconds * 1000 / options.Readings:F0} µs CPU per reading). Peak working set (host and load generator in one process): " +
-                      $"{self.PeakWorkingSet64 / (1024 * 1024):N0} MiB");
+    Console.WriteLine($"Peak working set of the host{(options.InProcess ? " and load generator" : "")}: {self.PeakWorkingSet64 / (1024 * 1024):N0} MiB");
 Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 
-foreach (var h in http)
-    h.Dispose();
 await app.StopAsync();
 SqliteConnection.ClearAllPools();
 if (!options.Keep)
     Directory.Delete(dataDirectory, recursive: true);
 return 0;
+
+static string PerRequest(TimeSpan cpu, long requests) =>
+    requests == 0 ? "–" : string.Create(CultureInfo.InvariantCulture, $"{cpu.TotalMilliseconds / requests:F2} ms");
+
+static TimeSpan ProcessCpu()
+{
+    using var self = Process.GetCurrentProcess();
+    return self.TotalProcessorTime;
+}
+
+/// <summary>Until the outbox relay has published every event written so far (it runs in the host, behind the bulk load).</summary>
+static async Task<TimeSpan> WaitForRelayAsync(string databaseFile)
+{
+    var clock = Stopwatch.StartNew();
+    await using var connection = new SqliteConnection($"Data Source={databaseFile};Mode=ReadOnly");
+    connection.Open();
+    await using var pending = connection.CreateCommand();
+    pending.CommandText = """SELECT COUNT(*) FROM "OutboxMessages" WHERE "SentAt" IS NULL""";
+    while (Convert.ToInt64(await pending.ExecuteScalarAsync(), CultureInfo.InvariantCulture) > 0)
+        await Task.Delay(100);
+    return clock.Elapsed;
+}
 
 static string[] Seed(string databaseFile, int accounts)
 {
@@ -166,7 +156,7 @@ static string[] Seed(string databaseFile, int accounts)
     var reading = account.Parameters.Add("$reading", SqliteType.Text);
     for (var i = 0; i < accounts; i++)
     {
-        numbers[i] = UserNumber.FromBody(100_000_000 + i).Value;
+        numbers[i] = LoadGenerator.UserNumberOf(i);
         id.Value = i + 1;
         number.Value = numbers[i];
         // EF Core stores a Guid on SQLite as upper-case text.
@@ -184,7 +174,8 @@ static int FreePort()
     return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
-internal sealed record BenchmarkOptions(int Readings, int Accounts, int Concurrency, int Seconds, bool Keep, int Batch)
+internal sealed record BenchmarkOptions(int Readings, int Accounts, int Concurrency, int Seconds, bool Keep, int Batch, bool InProcess,
+    bool TransportOnly)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
@@ -194,7 +185,8 @@ internal sealed record BenchmarkOptions(int Readings, int Accounts, int Concurre
             return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
         }
         return new BenchmarkOptions(Int("--readings", 1_000_000), Int("--accounts", 100_000), Int("--concurrency", 16),
-            Int("--seconds", 20), args.Contains("--keep"), Int("--batch", 1_000));
+            Int("--seconds", 20), args.Contains("--keep"), Int("--batch", 1_000), args.Contains("--in-process"),
+            args.Contains("--transport-only"));
     }
 }
 

@@ -34,7 +34,11 @@ public sealed class ConcurrentReadingTests : IDisposable
     [Fact]
     public async Task Readings_sent_at_the_same_moment_are_never_measured_from_the_same_previous_reading()
     {
-        var userNumber = await _host.OpenAccountAsync();
+        // Opened a week before the first reading, so that every interval, whichever readings win, is the same
+        // 10 000 L a week. (Opened on the default 1 January, the first interval was 10 000 L over 38 days: when
+        // reading 1 committed first and readings 2 and 3 then lost to a later one, that later one was over four
+        // times the account's average and was rightly held, with no event; this test then failed.)
+        var userNumber = await _host.OpenAccountAsync(openedOn: "2026-02-01");
 
         // Twelve readings of one account at once, in no particular order of arrival.
         var sends = Enumerable.Range(1, 12).Select(i => TryRecordAsync(
@@ -45,6 +49,8 @@ public sealed class ConcurrentReadingTests : IDisposable
         Assert.All(outcomes, o => Assert.Contains(o.Status, new[] { StatusCode.OK, StatusCode.FailedPrecondition }));
         var accepted = outcomes.Where(o => o.Status == StatusCode.OK).Select(o => o.Answer!).ToList();
         Assert.NotEmpty(accepted);
+        // Even use: no anomaly holds, so every accepted reading has its event (checked below).
+        Assert.All(accepted, a => Assert.Equal(ReadingStatus.Accepted, a.Status));
 
         var chain = await _host.QueryAsync(db => db.Readings.OrderBy(r => r.Sequence).ToListAsync());
         Assert.Equal(accepted.Count + 1, chain.Count);
@@ -60,6 +66,22 @@ public sealed class ConcurrentReadingTests : IDisposable
         Assert.Equal(accepted.Count, await _host.QueryAsync(db => db.OutboxMessages.CountAsync()));
         var head = await _host.QueryAsync(db => db.Accounts.SingleAsync());
         Assert.Equal(chain[^1].Sequence, head.LastReadingSequence);
+    }
+
+    [Fact]
+    public async Task The_order_that_once_failed_the_race_test_holds_a_reading_by_the_rules()
+    {
+        // What the race test above used to send, in the one order of arrival that failed it: opened on 1 January
+        // at 0 L, reading 1 (10 000 L on 8 February: 263 L a day over 38 days) and then reading 4 (30 000 L in
+        // 21 days, more than four times that average). The rules hold it; the test's data, not the code, was wrong.
+        var userNumber = await _host.OpenAccountAsync();
+
+        var first = await TryRecordAsync(userNumber, "2026-02-08", 10_000);
+        var fourth = await TryRecordAsync(userNumber, "2026-03-01", 40_000);
+
+        Assert.Equal(ReadingStatus.Accepted, first.Answer!.Status);
+        Assert.Equal(ReadingStatus.Held, fourth.Answer!.Status);
+        Assert.Equal(1, await _host.QueryAsync(db => db.OutboxMessages.CountAsync()));
     }
 
     [Fact]

@@ -17,6 +17,15 @@ namespace Metering.Readings.Tests;
 /// </summary>
 public sealed class ReadingsHost : ServiceFactory<ReadingsModule>
 {
+    public ReadingsHost()
+    {
+    }
+
+    /// <param name="settings">Configuration for this host (e.g. <c>Readings:SqliteFastPath</c>).</param>
+    public ReadingsHost(IDictionary<string, string?> settings) : base(settings)
+    {
+    }
+
     public static readonly DateOnly Today = new(2026, 11, 28);
 
     // 10:00 in Liaocheng (UTC+8); the clock then runs on in real time.

@@ -25,8 +25,15 @@ public sealed record IngestResult(long Row, string? UserNumber, IngestOutcome Ou
 /// <c>ReadingBatchAccepted</c> messages. A bad row is refused alone; a re-sent row is a duplicate.
 /// </summary>
 public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, UtilityCalendar calendar,
-    IOptions<ReadingRules> rules, WriteGate gate, ILogger<BulkIngestor> logger)
+    IOptions<ReadingRules> rules, WriteGate gate, IConfiguration configuration, ILogger<BulkIngestor> logger)
 {
+    /// <summary>
+    /// On SQLite, chunks are loaded and written with plain commands (<see cref="SqliteChainReader"/>,
+    /// <see cref="SqliteBulkWriter"/>); <c>Readings:SqliteFastPath=false</c> takes EF Core's path, the one SQL Server
+    /// uses, which is how the tests show that both give the same rows.
+    /// </summary>
+    private readonly bool _fastPath = configuration.GetValue("Readings:SqliteFastPath", true);
+
     /// <summary>Rows written per transaction.</summary>
     public const int ChunkSize = 5_000;
 
@@ -82,9 +89,9 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
     private async Task WriteAsync(IReadOnlyList<ReadingRow> rows, List<(int Index, string UserNumber, DateOnly ReadOn)> valid,
         IngestResult[] results, CancellationToken cancellationToken)
     {
-        var since = valid.Min(v => v.ReadOn).AddDays(-UsageHistory.WindowDays - 1);
-        var sqlite = db.Database.IsSqlite();
-        var chains = await ChainStore.LoadAsync(db, valid.Select(v => v.UserNumber).ToList(), since, cancellationToken, track: !sqlite);
+        var sqlite = db.Database.IsSqlite() && _fastPath;
+        var chains = await ChainStore.LoadAsync(db, valid.Select(v => v.UserNumber).ToList(), valid.Min(v => v.ReadOn),
+            valid.Max(v => v.ReadOn), cancellationToken, track: !sqlite);
         var now = clock.GetUtcNow();
         foreach (var (index, userNumber, readOn) in valid)
         {

@@ -13,14 +13,19 @@ public sealed record LoadedChain(Account Account, Meter Meter, ReadingChain Chai
 /// </summary>
 public static class ChainStore
 {
+    /// <param name="firstReadOn">The earliest date the caller will record into these chains.</param>
+    /// <param name="lastReadOn">The latest date the caller will record into these chains.</param>
     /// <param name="track">Track the accounts, so that <see cref="Stage"/> can move their heads through EF Core.</param>
     public static async Task<Dictionary<string, LoadedChain>> LoadAsync(
-        ReadingsDbContext db, IReadOnlyCollection<string> userNumbers, DateOnly since, CancellationToken cancellationToken,
-        bool track = true)
+        ReadingsDbContext db, IReadOnlyCollection<string> userNumbers, DateOnly firstReadOn, DateOnly lastReadOn,
+        CancellationToken cancellationToken, bool track = true)
     {
-        // Bulk chunks and group-committed readings on SQLite: plain readers (EF Core's materialisation cost more than the queries).
+        // Bulk chunks and group-committed readings on SQLite: plain readers (EF Core's materialisation cost more than
+        // the queries), and the older part of the 12 months summed by SQLite rather than loaded.
         if (!track && db.Database.IsSqlite())
-            return await SqliteChainReader.LoadAsync(db, userNumbers, since, cancellationToken);
+            return await SqliteChainReader.LoadAsync(db, userNumbers, firstReadOn, lastReadOn, cancellationToken);
+        // Every reading of the 12 months before the earliest date (averages, duplicates).
+        var since = firstReadOn.AddDays(-UsageHistory.WindowDays - 1);
         // EF.Parameter sends each list as one (JSON) parameter: a chunk's thousands of keys would otherwise be
         // thousands of SQL parameters, a new statement to compile for every chunk size.
         var numbers = userNumbers.Distinct().ToList();

@@ -49,8 +49,7 @@ public sealed class ReadingBatcher(
                 await transaction.CreateSavepointAsync(savepoint, stoppingToken);
                 try
                 {
-                    var since = pending.ReadOn.AddDays(-UsageHistory.WindowDays - 1);
-                    var chains = await ChainStore.LoadAsync(db, [pending.UserNumber], since, stoppingToken, track: false);
+                    var chains = await ChainStore.LoadAsync(db, [pending.UserNumber], pending.ReadOn, pending.ReadOn, stoppingToken, track: false);
                     if (!chains.TryGetValue(pending.UserNumber, out var loaded))
                         throw new NotFoundException("account", pending.UserNumber,
                             "Readings learns of new accounts from Accounts, so one opened moments ago may not have arrived yet");

@@ -149,8 +149,7 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
     /// <summary>The account's chain with the readings of the 12 months before <paramref name="readOn"/> (averages, duplicates).</summary>
     private async Task<LoadedChain> LoadOneAsync(UserNumber userNumber, DateOnly readOn, CancellationToken cancellationToken)
     {
-        var since = readOn.AddDays(-UsageHistory.WindowDays - 1);
-        var chains = await ChainStore.LoadAsync(db, [userNumber.Value], since, cancellationToken);
+        var chains = await ChainStore.LoadAsync(db, [userNumber.Value], readOn, readOn, cancellationToken);
         return chains.TryGetValue(userNumber.Value, out var loaded)
             ? loaded
             : throw new NotFoundException("account", userNumber.Value,

@@ -78,17 +78,40 @@ public static class Consumption
     };
 }
 
+/// <summary>
+/// The billable usage (litres, days) of an account's readings dated strictly between <paramref name="After"/> and
+/// <paramref name="Before"/> that a loader summed up instead of loading them one by one: the readings a 12-month
+/// average counts (not initial, not held), none of them among the readings the chain holds. It may only be used
+/// for dates whose 12-month window contains that whole span.
+/// </summary>
+public sealed record UsageTotal(DateOnly After, DateOnly Before, long Litres, int Days)
+{
+    public bool IsInsideWindowOf(DateOnly asOf) =>
+        After >= asOf.AddDays(-UsageHistory.WindowDays) && Before <= asOf.AddDays(1);
+}
+
 /// <summary>An account's usage over the last 12 months, for estimates and the anomaly test.</summary>
 public static class UsageHistory
 {
     public const int WindowDays = 365;
 
-    /// <summary>Average litres a day over the intervals that end within 12 months before <paramref name="asOf"/>; null without history.</summary>
-    public static (decimal LitresPerDay, int Days)? Average(IReadOnlyList<ChainReading> readings, DateOnly asOf)
+    /// <summary>
+    /// Average litres a day over the intervals that end within 12 months before <paramref name="asOf"/>; null without
+    /// history. <paramref name="summed"/> adds readings a loader summed instead of loading (see <see cref="UsageTotal"/>).
+    /// </summary>
+    public static (decimal LitresPerDay, int Days)? Average(IReadOnlyList<ChainReading> readings, DateOnly asOf, UsageTotal? summed = null)
     {
         var from = asOf.AddDays(-WindowDays);
         long litres = 0;
         var days = 0;
+        if (summed is not null)
+        {
+            if (!summed.IsInsideWindowOf(asOf))
+                throw new InvalidOperationException(
+                    $"usage summed from {DateText.Format(summed.After)} to {DateText.Format(summed.Before)} does not lie within the 12 months before {DateText.Format(asOf)}");
+            litres = summed.Litres;
+            days = summed.Days;
+        }
         // Indexed loop, not foreach over an interface: this runs for every bulk row.
         for (var i = 0; i < readings.Count; i++)
         {

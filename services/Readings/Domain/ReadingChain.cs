@@ -36,9 +36,15 @@ public sealed class ReadingChain
 {
     private readonly List<ChainReading> _recent;
 
+    /// <param name="recent">The readings of at least the last 12 months, or (with <paramref name="summed"/>) those not summed up.</param>
+    /// <param name="summed">
+    /// Older usage a loader summed up instead of loading (bulk loads on SQLite); <paramref name="recent"/> then still holds
+    /// the head, the readings behind a head that is an estimate, and every reading on or after the earliest date recorded.
+    /// </param>
     public ReadingChain(string userNumber, bool closed, DateOnly? closedOn, MeterRegister register, DateOnly installedOn,
-        ChainReading head, IEnumerable<ChainReading> recent)
+        ChainReading head, IEnumerable<ChainReading> recent, UsageTotal? summed = null)
     {
+        Summed = summed;
         UserNumber = userNumber;
         Closed = closed;
         ClosedOn = closedOn;
@@ -69,6 +75,9 @@ public sealed class ReadingChain
     public DateOnly InstalledOn { get; }
     public ChainReading Head { get; private set; }
 
+    /// <summary>Usage counted by the 12-month average without its readings being loaded (null: all of them are in <see cref="Recent"/>).</summary>
+    public UsageTotal? Summed { get; }
+
     /// <summary>Readings added to the chain since it was loaded (what the caller must store).</summary>
     public List<ChainReading> Added { get; } = [];
 
@@ -92,7 +101,7 @@ public sealed class ReadingChain
 
         var consumption = Consumption.Measure(PreviousOfHead(), input.ReadOn, input.RegisterLitres, Register, rules);
         var days = input.ReadOn.DayNumber - Head.ReadOn.DayNumber;
-        var hold = consumption > 0 ? UsageHistory.AnomalyReason(consumption, days, UsageHistory.Average(_recent, input.ReadOn), rules) : null;
+        var hold = consumption > 0 ? UsageHistory.AnomalyReason(consumption, days, UsageHistory.Average(_recent, input.ReadOn, Summed), rules) : null;
         return Append(id, input.ReadOn, input.RegisterLitres, ReadingKind.Actual, consumption, hold);
     }
 
@@ -112,7 +121,7 @@ public sealed class ReadingChain
             throw new FailedPreconditionException(
                 $"an estimate on {DateText.Format(readOn)} must come after the last reading on {DateText.Format(Head.ReadOn)}");
 
-        var perDay = UsageHistory.Average(_recent, readOn)?.LitresPerDay ?? rules.DefaultDailyLitres;
+        var perDay = UsageHistory.Average(_recent, readOn, Summed)?.LitresPerDay ?? rules.DefaultDailyLitres;
         var days = readOn.DayNumber - Head.ReadOn.DayNumber;
         var consumption = (long)decimal.Round(perDay * days, MidpointRounding.AwayFromZero);
         // An estimate that passes the top of the register wraps, as the register itself would.
