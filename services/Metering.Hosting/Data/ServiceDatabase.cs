@@ -52,7 +52,7 @@ public static class ServiceDatabase
                 EnsureSqliteDirectory(connectionString);
                 builder.Services.AddDbContext<TContext, TSqlite>((services, options) => options
                     .UseSqlite(connectionString)
-                    .AddInterceptors(services.GetRequiredService<OutboxSignalInterceptor<TContext>>()));
+                    .AddInterceptors(services.GetRequiredService<OutboxSignalInterceptor<TContext>>(), SqliteBusyTimeout.Instance));
                 break;
             case DatabaseProvider.SqlServer:
                 builder.Services.AddDbContext<TContext, TSqlServer>((services, options) => options

@@ -68,9 +68,6 @@ public class ReadingsDbContext(DbContextOptions options) : MessagingDbContext(op
 public sealed class SqliteReadingsDbContext(DbContextOptions<SqliteReadingsDbContext> options, WriteGate? gate = null,
     AuditBatcher? audits = null) : ReadingsDbContext(options)
 {
-    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) =>
-        optionsBuilder.AddInterceptors(SqliteBusyTimeout.Instance);
-
     /// <summary>
     /// Audit rows (written by the hosting's security interceptor after each change, in a context of their own) go
     /// to the group commit of audit rows, or at least queue behind the service's other writers, instead of each

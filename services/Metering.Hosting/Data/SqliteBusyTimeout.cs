@@ -1,15 +1,16 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-namespace Metering.Readings.Data;
+namespace Metering.Hosting.Data;
 
 /// <summary>
 /// Lets SQLite itself wait (a few milliseconds at a time) when another connection holds the write lock. Without a
-/// busy timeout SQLite answers "busy" at once and Microsoft.Data.Sqlite sleeps 150 ms before it tries again: the
-/// service's own writers queue in memory (<see cref="WriteGate"/>), but the audit rows and the outbox relay write
-/// beside them, and each such collision added 150 ms or more to a single reading (p99 over a second).
+/// busy timeout SQLite answers "busy" at once and Microsoft.Data.Sqlite sleeps 150 ms before it tries again: a
+/// service's own writers queue in memory, but the audit rows and the outbox relay write beside them, and each such
+/// collision added 150 ms or more to a single reading in Readings (p99 over a second). Every service's SQLite
+/// context gets it.
 /// </summary>
-internal sealed class SqliteBusyTimeout : DbConnectionInterceptor
+public sealed class SqliteBusyTimeout : DbConnectionInterceptor
 {
     public static readonly SqliteBusyTimeout Instance = new();
 
