@@ -15,6 +15,18 @@ public sealed class BillingOptions
     /// <summary>SQLite page cache (KiB) of the connection billing a chunk: the run's working set of B-tree pages.</summary>
     public int RunSqliteCacheKiB { get; set; } = 65536;
 
+    /// <summary>
+    /// SQLite write-ahead log size (pages) at which the connection billing a chunk checkpoints itself; below it the
+    /// other connections' commits checkpoint (at SQLite's default of 1000 pages), off the chunk's path.
+    /// </summary>
+    public int RunSqliteCheckpointPages { get; set; } = 16384;
+
+    /// <summary>
+    /// Runs on SQLite take its fast path (raw reads and writes, one transaction per chunk); false sends them through
+    /// the EF Core path that SQL Server takes, which a test compares it with.
+    /// </summary>
+    public bool RunSqliteFastPath { get; set; } = true;
+
     /// <summary>How often the progress stream of a run looks at the run's counters.</summary>
     public int ProgressIntervalMilliseconds { get; set; } = 500;
 }

@@ -1,8 +1,9 @@
-using System.Data.Common;
 using System.Globalization;
+using System.Text;
 using Metering.Billing.Domain;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
+using SQLitePCL;
 
 namespace Metering.Billing.Data;
 
@@ -23,49 +24,48 @@ internal sealed class BatchInput
 }
 
 /// <summary>
-/// Reads a chunk's batches on SQLite with three commands prepared once per chunk: the next accounts' unbilled rows
+/// Reads a chunk's batches on SQLite with three statements prepared once per chunk: the next accounts' unbilled rows
 /// joined with their accounts (a range of the filtered unbilled index, in user-number order, stopping after the
 /// batch's last account), then the year positions and household sizes of that user-number range (primary-key
-/// ranges). Replaces a paging query and four EF Core queries per batch, without materialising entities through
-/// EF Core; the rows are the same the EF Core path reads.
+/// ranges). Replaces a paging query and four EF Core queries per batch; the statements run on the connection's own
+/// SQLite handle and read their columns by position, without EF Core materialisation or a data reader's checks per
+/// value (the reading took a fifth of a batch through <c>SqliteDataReader</c>). The rows are the same the EF Core
+/// path reads. Dispose it before the connection closes.
 /// </summary>
 internal sealed class SqliteBatchReader : IDisposable
 {
-    private readonly BillingDbContext _db;
-    private readonly DbCommand _rows;
-    private readonly DbCommand _positions;
-    private readonly DbCommand _sizes;
+    private readonly sqlite3 _db;
+    private readonly sqlite3_stmt _rows;
+    private readonly sqlite3_stmt _positions;
+    private readonly sqlite3_stmt _sizes;
 
     public SqliteBatchReader(BillingDbContext db)
     {
-        _db = db;
-        var connection = db.Database.GetDbConnection();
+        _db = ((SqliteConnection)db.Database.GetDbConnection()).Handle
+            ?? throw new InvalidOperationException("the chunk's connection is not open");
         // INDEXED BY: the filtered index holds only unbilled rows; if the planner could not use it, this fails
         // loudly instead of scanning every billed row of the table.
-        _rows = Command(connection,
+        _rows = Prepare(
             """
             SELECT c."Id", c."UserNumber", c."PreviousReadOn", c."PreviousRegisterLitres", c."ReadOn", c."RegisterLitres",
                 c."ConsumptionLitres", a."Persons", a."OpenedOn", a."BalanceFen"
             FROM "Consumptions" AS c INDEXED BY "IX_Consumptions_Unbilled"
             JOIN "Accounts" AS a ON a."UserNumber" = c."UserNumber"
-            WHERE c."BillId" IS NULL AND c."UserNumber" >= $first AND c."UserNumber" > $after AND c."UserNumber" <= $last
-                AND c."ReadOn" <= $cutOff
+            WHERE c."BillId" IS NULL AND c."UserNumber" >= ?1 AND c."UserNumber" > ?2 AND c."UserNumber" <= ?3
+                AND c."ReadOn" <= ?4
             ORDER BY c."UserNumber", c."ReadOn"
-            """,
-            "$first", "$after", "$last", "$cutOff");
-        _positions = Command(connection,
+            """);
+        _positions = Prepare(
             """
             SELECT "UserNumber", "Year", "BilledLitres" FROM "YearPositions"
-            WHERE "UserNumber" >= $first AND "UserNumber" <= $last
-            """,
-            "$first", "$last");
-        _sizes = Command(connection,
+            WHERE "UserNumber" >= ?1 AND "UserNumber" <= ?2
+            """);
+        _sizes = Prepare(
             """
             SELECT "UserNumber", "EffectiveOn", "Persons" FROM "HouseholdSizes"
-            WHERE "UserNumber" >= $first AND "UserNumber" <= $last
+            WHERE "UserNumber" >= ?1 AND "UserNumber" <= ?2
             ORDER BY "UserNumber", "EffectiveOn"
-            """,
-            "$first", "$last");
+            """);
     }
 
     /// <summary>
@@ -73,19 +73,20 @@ internal sealed class SqliteBatchReader : IDisposable
     /// numbers in [<paramref name="first"/>, <paramref name="last"/>] and after <paramref name="after"/>, at most
     /// <paramref name="max"/> of them; with <paramref name="only"/>, just those accounts of the range.
     /// </summary>
-    public async Task<BatchInput> ReadAsync(DateOnly cutOff, string first, string after, string last, int max,
+    public Task<BatchInput> ReadAsync(DateOnly cutOff, string first, string after, string last, int max,
         IReadOnlySet<string>? only, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var input = new BatchInput();
-        Bind(_rows, first, after, last, Text(cutOff));
         var accounts = 0;
         string? current = null;
-        await using (var reader = await _rows.ExecuteReaderAsync(cancellationToken))
+        Bind(_rows, first, after, last, Text(cutOff));
+        try
         {
-            while (await reader.ReadAsync(cancellationToken))
+            while (Step(_rows))
             {
-                var userNumber = reader.GetString(1);
-                if (userNumber != current)
+                var userNumber = current is not null && SameText(_rows, 1, current) ? current : raw.sqlite3_column_text(_rows, 1).utf8_to_string();
+                if (!ReferenceEquals(userNumber, current))
                 {
                     // The rows come in user-number order: the batch ends where its last account's rows end.
                     if (accounts == max)
@@ -95,8 +96,8 @@ internal sealed class SqliteBatchReader : IDisposable
                     if (only is not null && !only.Contains(userNumber))
                         continue;
                     accounts++;
-                    input.Accounts[userNumber] = (reader.GetInt32(7), Date(reader.GetString(8)),
-                        reader.IsDBNull(9) ? null : reader.GetInt64(9));
+                    input.Accounts[userNumber] = (raw.sqlite3_column_int(_rows, 7), Date(_rows, 8),
+                        raw.sqlite3_column_type(_rows, 9) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(_rows, 9));
                 }
                 else if (!input.Accounts.ContainsKey(userNumber))
                 {
@@ -104,20 +105,24 @@ internal sealed class SqliteBatchReader : IDisposable
                 }
                 input.Rows.Add(new Consumption
                 {
-                    Id = reader.GetInt64(0),
+                    Id = raw.sqlite3_column_int64(_rows, 0),
                     UserNumber = userNumber,
-                    PreviousReadOn = Date(reader.GetString(2)),
-                    PreviousRegisterLitres = reader.GetInt64(3),
-                    ReadOn = Date(reader.GetString(4)),
-                    RegisterLitres = reader.GetInt64(5),
-                    ConsumptionLitres = reader.GetInt64(6),
+                    PreviousReadOn = Date(_rows, 2),
+                    PreviousRegisterLitres = raw.sqlite3_column_int64(_rows, 3),
+                    ReadOn = Date(_rows, 4),
+                    RegisterLitres = raw.sqlite3_column_int64(_rows, 5),
+                    ConsumptionLitres = raw.sqlite3_column_int64(_rows, 6),
                     // Not read (the run does not use them); these rows are never saved through EF Core.
                     Kind = "",
                 });
             }
         }
+        finally
+        {
+            raw.sqlite3_reset(_rows);
+        }
         if (input.Accounts.Count == 0)
-            return input;
+            return Task.FromResult(input);
 
         // An account's rows in the order the EF Core path reads them (the index gives user number and date only).
         input.Rows.Sort(static (x, y) =>
@@ -131,33 +136,41 @@ internal sealed class SqliteBatchReader : IDisposable
         var high = input.Rows[^1].UserNumber;
 
         Bind(_positions, low, high);
-        await using (var reader = await _positions.ExecuteReaderAsync(cancellationToken))
+        try
         {
-            while (await reader.ReadAsync(cancellationToken))
+            while (Step(_positions))
             {
-                var userNumber = reader.GetString(0);
+                var userNumber = raw.sqlite3_column_text(_positions, 0).utf8_to_string();
                 if (!input.Accounts.ContainsKey(userNumber))
                     continue;
                 if (!input.Positions.TryGetValue(userNumber, out var years))
                     input.Positions[userNumber] = years = [];
-                years[reader.GetInt32(1)] = reader.GetInt64(2);
+                years[raw.sqlite3_column_int(_positions, 1)] = raw.sqlite3_column_int64(_positions, 2);
             }
+        }
+        finally
+        {
+            raw.sqlite3_reset(_positions);
         }
 
         Bind(_sizes, low, high);
-        await using (var reader = await _sizes.ExecuteReaderAsync(cancellationToken))
+        try
         {
-            while (await reader.ReadAsync(cancellationToken))
+            while (Step(_sizes))
             {
-                var userNumber = reader.GetString(0);
+                var userNumber = raw.sqlite3_column_text(_sizes, 0).utf8_to_string();
                 if (!input.Accounts.ContainsKey(userNumber))
                     continue;
                 if (!input.Sizes.TryGetValue(userNumber, out var sizes))
                     input.Sizes[userNumber] = sizes = [];
-                sizes.Add(new HouseholdSize(Date(reader.GetString(1)), reader.GetInt32(2)));
+                sizes.Add(new HouseholdSize(Date(_sizes, 1), raw.sqlite3_column_int(_sizes, 2)));
             }
         }
-        return input;
+        finally
+        {
+            raw.sqlite3_reset(_sizes);
+        }
+        return Task.FromResult(input);
     }
 
     public void Dispose()
@@ -167,30 +180,69 @@ internal sealed class SqliteBatchReader : IDisposable
         _sizes.Dispose();
     }
 
-    private void Bind(DbCommand command, params object[] values)
+    private sqlite3_stmt Prepare(string sql)
     {
-        // Inside a batch's transaction the command must carry it; a trial reads outside any.
-        command.Transaction = _db.Database.CurrentTransaction?.GetDbTransaction();
-        for (var i = 0; i < values.Length; i++)
-            command.Parameters[i].Value = values[i];
+        var rc = raw.sqlite3_prepare_v2(_db, sql, out var statement);
+        if (rc != raw.SQLITE_OK)
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        return statement;
     }
 
-    private static DbCommand Command(DbConnection connection, string sql, params string[] parameters)
+    private void Bind(sqlite3_stmt statement, params string[] values)
     {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in parameters)
+        for (var i = 0; i < values.Length; i++)
         {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            command.Parameters.Add(parameter);
+            var rc = raw.sqlite3_bind_text(statement, i + 1, values[i]);
+            if (rc != raw.SQLITE_OK)
+                SqliteException.ThrowExceptionForRC(rc, _db);
         }
-        command.Prepare();
-        return command;
+    }
+
+    /// <summary>Moves to the next row; false when there is none.</summary>
+    private bool Step(sqlite3_stmt statement)
+    {
+        var rc = raw.sqlite3_step(statement);
+        if (rc == raw.SQLITE_ROW)
+            return true;
+        if (rc != raw.SQLITE_DONE)
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        return false;
+    }
+
+    /// <summary>Whether a text column holds <paramref name="text"/> (ASCII), without making a string of it.</summary>
+    private static bool SameText(sqlite3_stmt statement, int column, string text)
+    {
+        var bytes = raw.sqlite3_column_blob(statement, column);
+        if (bytes.Length != text.Length)
+            return false;
+        for (var i = 0; i < bytes.Length; i++)
+            if (bytes[i] != text[i])
+                return false;
+        return true;
     }
 
     // EF Core's SQLite storage format for DateOnly.
     private static string Text(DateOnly value) => value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    private static DateOnly Date(string value) => DateOnly.ParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+    private static DateOnly Date(sqlite3_stmt statement, int column)
+    {
+        var text = raw.sqlite3_column_blob(statement, column);
+        // "yyyy-MM-dd", as EF Core writes it; anything else through the strict parser (which throws).
+        if (text.Length == 10 && text[4] == '-' && text[7] == '-'
+            && Digits(text[..4], out var year) && Digits(text.Slice(5, 2), out var month) && Digits(text.Slice(8, 2), out var day))
+            return new DateOnly(year, month, day);
+        return DateOnly.ParseExact(Encoding.UTF8.GetString(text), "yyyy-MM-dd", CultureInfo.InvariantCulture);
+    }
+
+    private static bool Digits(ReadOnlySpan<byte> text, out int value)
+    {
+        value = 0;
+        foreach (var b in text)
+        {
+            if (b is < (byte)'0' or > (byte)'9')
+                return false;
+            value = value * 10 + (b - '0');
+        }
+        return true;
+    }
 }

@@ -1,84 +1,107 @@
-using System.Data.Common;
 using System.Globalization;
-using Metering.Hosting.Data;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
+using SQLitePCL;
 
 namespace Metering.Billing.Data;
 
 /// <summary>
-/// Writes one billing-run batch on SQLite inside the batch's transaction: bills, lines and new year positions are
-/// buffered and inserted with prepared <c>INSERT</c>s of <see cref="RowsPerInsert"/> rows each (several times faster
-/// than EF Core's change tracking and batched statements); the claims and position moves, which carry guards, are
-/// one prepared <c>UPDATE</c> per row. The rows are exactly the
-/// ones EF Core would write (same columns, values in EF Core's SQLite storage formats), and the guards are the
+/// Writes one billing-run batch on SQLite inside the open transaction (the chunk's): bills, lines, claims and year positions
+/// through five statements prepared once per batch on the connection's own SQLite handle, with values bound by
+/// position. Measured (100 000 bill rows): 11 µs a row through a prepared <c>SqliteCommand</c>, which binds every
+/// parameter by name and builds a data reader per execution; 16 µs as one <c>json_each</c> statement per batch (each
+/// column is a JSON extraction); 7 µs bound by position, which leaves SQLite little but its B-tree inserts.
+/// The statements run in the batch's transaction (the same connection, which holds the write lock), and the rows are
+/// exactly the ones EF Core would write (same columns, values in EF Core's SQLite storage formats). The guards are the
 /// model's concurrency tokens: a consumption row is claimed only while unbilled and unchanged, a year position moves
 /// only from the value the bill was computed on, a new position fails the primary key if one appeared meanwhile;
-/// otherwise <see cref="DbUpdateConcurrencyException"/> (or the constraint error) and the batch is retried.
-/// Call <see cref="Flush"/> before the transaction commits.
+/// otherwise <see cref="DbUpdateConcurrencyException"/> (or the constraint's <see cref="SqliteException"/>), and the
+/// chunk (its transaction on SQLite) is retried.
 /// </summary>
 internal sealed class SqliteBillWriter : IDisposable
 {
-    /// <summary>
-    /// Rows per INSERT statement. Measured (50 000 accounts): 1 row writes 1.6–1.8× faster than 8 and 5× than 64,
-    /// because Microsoft.Data.Sqlite binds every parameter by name (a search over all of the statement's names), so
-    /// a wide statement costs more to bind than the executions it saves. Kept as a knob for other drivers.
-    /// </summary>
-    private const int RowsPerInsert = 1;
-
-    private const string BillColumns = """
-        "Id", "RunId", "Status", "BalanceBroughtForwardFen", "UserNumber", "PeriodStart", "PeriodEnd",
-        "PreviousRegisterLitres", "CurrentRegisterLitres", "VolumeLitres", "YearToDateLitres", "AmountFen", "DueDate",
-        "TariffCode", "IssuedAt"
-        """;
-
-    private const string LineColumns = """
-        "BillId", "LineNumber", "Year", "Tier", "VolumeLitres", "PriceFenPerM3", "AmountFen", "TariffName"
-        """;
-
-    private readonly DbConnection _connection;
-    private readonly DbTransaction _transaction;
-    private readonly DbCommand _claimConsumption;
-    private readonly DbCommand _movePosition;
-    // Multi-row INSERT commands by table and row count (a full group and at most one remainder per table).
-    private readonly Dictionary<(string Table, int Rows), DbCommand> _inserts = [];
-    private readonly List<object[]> _bills = [];
-    private readonly List<object[]> _lines = [];
-    private readonly List<object[]> _positions = [];
+    private readonly sqlite3 _db;
+    private readonly Statement _insertBill;
+    private readonly Statement _insertLine;
+    private readonly Statement _claimConsumption;
+    private readonly Statement _movePosition;
+    private readonly Statement _insertPosition;
 
     public SqliteBillWriter(BillingDbContext db)
     {
-        _connection = db.Database.GetDbConnection();
-        _transaction = db.Database.CurrentTransaction?.GetDbTransaction()
-            ?? throw new InvalidOperationException("a billing batch is written inside its transaction");
-        _claimConsumption = Command(
-            """
-            UPDATE "Consumptions" SET "BillId" = $p0
-            WHERE "Id" = $p1 AND "BillId" IS NULL AND "ConsumptionLitres" = $p2
-            """, 3);
-        _movePosition = Command(
-            """
-            UPDATE "YearPositions" SET "BilledLitres" = $p0
-            WHERE "UserNumber" = $p1 AND "Year" = $p2 AND "BilledLitres" = $p3
-            """, 4);
+        if (db.Database.CurrentTransaction is null)
+            throw new InvalidOperationException("a billing batch is written inside its transaction");
+        _db = ((SqliteConnection)db.Database.GetDbConnection()).Handle
+            ?? throw new InvalidOperationException("the batch's connection is not open");
+        _insertBill = new Statement(_db, """
+            INSERT INTO "Bills" ("Id", "RunId", "Status", "BalanceBroughtForwardFen", "UserNumber", "PeriodStart",
+                "PeriodEnd", "PreviousRegisterLitres", "CurrentRegisterLitres", "VolumeLitres", "YearToDateLitres",
+                "AmountFen", "DueDate", "TariffCode", "IssuedAt")
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            """);
+        _insertLine = new Statement(_db, """
+            INSERT INTO "BillLines" ("BillId", "LineNumber", "Year", "Tier", "VolumeLitres", "PriceFenPerM3", "AmountFen",
+                "TariffName")
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """);
+        _claimConsumption = new Statement(_db, """
+            UPDATE "Consumptions" SET "BillId" = ?1
+            WHERE "Id" = ?2 AND "BillId" IS NULL AND "ConsumptionLitres" = ?3
+            """);
+        _movePosition = new Statement(_db, """
+            UPDATE "YearPositions" SET "BilledLitres" = ?1
+            WHERE "UserNumber" = ?2 AND "Year" = ?3 AND "BilledLitres" = ?4
+            """);
+        _insertPosition = new Statement(_db, """
+            INSERT INTO "YearPositions" ("UserNumber", "Year", "BilledLitres") VALUES (?1, ?2, ?3)
+            """);
     }
 
-    public void InsertBill(Bill bill)
+    /// <summary>Inserts a bill and its lines; returns the bill's id as stored, for its claims.</summary>
+    public string InsertBill(Bill bill)
     {
-        _bills.Add([Text(bill.Id), bill.RunId is { } run ? Text(run) : DBNull.Value, bill.Status.ToString(),
-            bill.BalanceBroughtForwardFen is { } balance ? balance : DBNull.Value, bill.UserNumber,
-            Text(bill.PeriodStart), Text(bill.PeriodEnd), bill.PreviousRegisterLitres, bill.CurrentRegisterLitres,
-            bill.VolumeLitres, bill.YearToDateLitres, bill.AmountFen, Text(bill.DueDate), bill.TariffCode, Text(bill.IssuedAt)]);
+        var id = Text(bill.Id);
+        var s = _insertBill;
+        s.Bind(1, id);
+        s.Bind(2, bill.RunId is { } run ? Text(run) : null);
+        s.Bind(3, bill.Status == BillStatus.Issued ? nameof(BillStatus.Issued) : nameof(BillStatus.Cancelled));
+        s.Bind(4, bill.BalanceBroughtForwardFen);
+        s.Bind(5, bill.UserNumber);
+        s.Bind(6, Text(bill.PeriodStart));
+        s.Bind(7, Text(bill.PeriodEnd));
+        s.Bind(8, bill.PreviousRegisterLitres);
+        s.Bind(9, bill.CurrentRegisterLitres);
+        s.Bind(10, bill.VolumeLitres);
+        s.Bind(11, bill.YearToDateLitres);
+        s.Bind(12, bill.AmountFen);
+        s.Bind(13, Text(bill.DueDate));
+        s.Bind(14, bill.TariffCode);
+        s.Bind(15, Text(bill.IssuedAt));
+        s.Execute();
+        s = _insertLine;
         foreach (var line in bill.Lines)
-            _lines.Add([Text(bill.Id), line.LineNumber, line.Year, line.Tier, line.VolumeLitres,
-                line.PriceFenPerM3, line.AmountFen, line.TariffName]);
+        {
+            s.Bind(1, id);
+            s.Bind(2, line.LineNumber);
+            s.Bind(3, line.Year);
+            s.Bind(4, line.Tier);
+            s.Bind(5, line.VolumeLitres);
+            s.Bind(6, line.PriceFenPerM3);
+            s.Bind(7, line.AmountFen);
+            s.Bind(8, line.TariffName);
+            s.Execute();
+        }
+        return id;
     }
 
-    /// <summary>Claims an unbilled consumption row for a bill, as long as nobody billed or corrected it meanwhile.</summary>
-    public void Claim(Consumption row, Guid billId)
+    /// <summary>Claims an unbilled consumption row for a bill (its id as stored), as long as nobody billed or corrected it meanwhile.</summary>
+    public void Claim(Consumption row, string billId)
     {
-        if (Execute(_claimConsumption, Text(billId), row.Id, row.ConsumptionLitres) != 1)
-            throw new DbUpdateConcurrencyException($"consumption {row.Id} was billed or corrected meanwhile; the batch is retried");
+        _claimConsumption.Bind(1, billId);
+        _claimConsumption.Bind(2, row.Id);
+        _claimConsumption.Bind(3, row.ConsumptionLitres);
+        if (_claimConsumption.Execute() != 1)
+            throw new DbUpdateConcurrencyException($"consumption {row.Id} was billed or corrected meanwhile; the chunk is retried");
     }
 
     /// <summary>Moves a year position from <paramref name="before"/> (null: none yet) to <paramref name="after"/>.</summary>
@@ -86,70 +109,32 @@ internal sealed class SqliteBillWriter : IDisposable
     {
         if (before is { } from)
         {
-            if (from != after && Execute(_movePosition, after, userNumber, year, from) != 1)
-                throw new DbUpdateConcurrencyException($"the {year} position of {userNumber} moved meanwhile; the batch is retried");
+            if (from == after)
+                return;
+            _movePosition.Bind(1, after);
+            _movePosition.Bind(2, userNumber);
+            _movePosition.Bind(3, year);
+            _movePosition.Bind(4, from);
+            if (_movePosition.Execute() != 1)
+                throw new DbUpdateConcurrencyException($"the {year} position of {userNumber} moved meanwhile; the chunk is retried");
         }
         else
         {
-            // A position inserted meanwhile fails the primary key, and the batch is retried as well.
-            _positions.Add([userNumber, year, after]);
+            // A position inserted meanwhile fails the primary key, and the chunk is retried as well.
+            _insertPosition.Bind(1, userNumber);
+            _insertPosition.Bind(2, year);
+            _insertPosition.Bind(3, after);
+            _insertPosition.Execute();
         }
-    }
-
-    /// <summary>Inserts the buffered bills, then their lines (their foreign key needs the bills), then new positions.</summary>
-    public void Flush()
-    {
-        Insert("Bills", BillColumns, 15, _bills);
-        Insert("BillLines", LineColumns, 8, _lines);
-        Insert("YearPositions", "\"UserNumber\", \"Year\", \"BilledLitres\"", 3, _positions);
     }
 
     public void Dispose()
     {
+        _insertBill.Dispose();
+        _insertLine.Dispose();
         _claimConsumption.Dispose();
         _movePosition.Dispose();
-        foreach (var command in _inserts.Values)
-            command.Dispose();
-    }
-
-    private void Insert(string table, string columns, int width, List<object[]> rows)
-    {
-        for (var start = 0; start < rows.Count; start += RowsPerInsert)
-        {
-            var count = Math.Min(RowsPerInsert, rows.Count - start);
-            if (!_inserts.TryGetValue((table, count), out var command))
-            {
-                var values = string.Join(",\n", Enumerable.Range(0, count).Select(r =>
-                    "(" + string.Join(", ", Enumerable.Range(0, width).Select(c => "$p" + (r * width + c))) + ")"));
-                _inserts[(table, count)] = command = Command($"INSERT INTO \"{table}\" ({columns}) VALUES\n{values}", count * width);
-            }
-            for (var r = 0; r < count; r++)
-            {
-                var row = rows[start + r];
-                for (var c = 0; c < width; c++)
-                    command.Parameters[r * width + c].Value = row[c];
-            }
-            command.ExecuteNonQuery();
-        }
-        rows.Clear();
-    }
-
-    private DbCommand Command(string sql, int parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.Transaction = _transaction;
-        command.CommandText = sql;
-        for (var i = 0; i < parameters; i++)
-            command.AddParameter("$p" + i);
-        command.Prepare();
-        return command;
-    }
-
-    private static int Execute(DbCommand command, params object[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-            command.Parameters[i].Value = values[i];
-        return command.ExecuteNonQuery();
+        _insertPosition.Dispose();
     }
 
     // EF Core's SQLite storage formats: GUIDs as upper-case text, dates and times as ISO text.
@@ -158,4 +143,50 @@ internal sealed class SqliteBillWriter : IDisposable
     private static string Text(DateOnly value) => value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     private static string Text(DateTime value) => value.ToString(@"yyyy\-MM\-dd HH\:mm\:ss.FFFFFFF", CultureInfo.InvariantCulture);
+
+    /// <summary>A prepared statement on the raw handle: bind by position, execute, reset for the next row.</summary>
+    private sealed class Statement : IDisposable
+    {
+        private readonly sqlite3 _db;
+        private readonly sqlite3_stmt _statement;
+
+        public Statement(sqlite3 db, string sql)
+        {
+            _db = db;
+            Check(raw.sqlite3_prepare_v2(db, sql, out _statement));
+        }
+
+        public void Bind(int index, string? value) =>
+            Check(value is null ? raw.sqlite3_bind_null(_statement, index) : raw.sqlite3_bind_text(_statement, index, value));
+
+        public void Bind(int index, long value) => Check(raw.sqlite3_bind_int64(_statement, index, value));
+
+        public void Bind(int index, long? value) =>
+            Check(value is { } v ? raw.sqlite3_bind_int64(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
+
+        /// <summary>Runs the statement with the bound values; returns the rows it changed.</summary>
+        public int Execute()
+        {
+            var rc = raw.sqlite3_step(_statement);
+            try
+            {
+                if (rc != raw.SQLITE_DONE)
+                    SqliteException.ThrowExceptionForRC(rc, _db);
+                return raw.sqlite3_changes(_db);
+            }
+            finally
+            {
+                // Ready for the next row, and a failed statement does not stay active in the transaction.
+                raw.sqlite3_reset(_statement);
+            }
+        }
+
+        public void Dispose() => _statement.Dispose();
+
+        private void Check(int rc)
+        {
+            if (rc != raw.SQLITE_OK)
+                SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+    }
 }

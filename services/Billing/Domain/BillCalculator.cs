@@ -89,10 +89,7 @@ public static class BillCalculator
                 positions[year] = checked(position + part.Litres);
             }
         }
-        var lines = merged
-            .Where(l => l.VolumeLitres != 0 || l.AmountFen != 0)
-            .OrderBy(l => l.Year).ThenBy(l => l.Tier).ThenBy(l => l.PriceFenPerM3).ThenBy(l => l.Tariff, StringComparer.Ordinal)
-            .ToList();
+        var lines = Ordered(merged);
         return new BillComputation(lines, volume, lines.Sum(l => l.AmountFen), positions);
     }
 
@@ -127,12 +124,27 @@ public static class BillCalculator
                 Merge(merged, line);
             positions[year] = checked(position + delta);
         }
-        var lines = merged
-            .Where(l => l.VolumeLitres != 0 || l.AmountFen != 0)
-            .OrderBy(l => l.Year).ThenBy(l => l.Tier).ThenBy(l => l.PriceFenPerM3).ThenBy(l => l.Tariff, StringComparer.Ordinal)
-            .ToList();
+        var lines = Ordered(merged);
         return new BillComputation(lines, cancelledVolumeLitres + newConsumptionLitres - before.ConsumptionLitres,
             lines.Sum(l => l.AmountFen), positions);
+    }
+
+    /// <summary>
+    /// The lines that show something, by year, tier, price and tariff version. Merged lines are unique on that
+    /// key, so an unstable in-place sort gives the one order (a billing run sorts a few lines per account, millions
+    /// of times: no LINQ sorter here).
+    /// </summary>
+    private static List<BillLineItem> Ordered(List<BillLineItem> merged)
+    {
+        merged.RemoveAll(static l => l.VolumeLitres == 0 && l.AmountFen == 0);
+        merged.Sort(static (x, y) =>
+        {
+            var c = x.Year.CompareTo(y.Year);
+            if (c == 0) c = x.Tier.CompareTo(y.Tier);
+            if (c == 0) c = x.PriceFenPerM3.CompareTo(y.PriceFenPerM3);
+            return c != 0 ? c : string.CompareOrdinal(x.Tariff, y.Tariff);
+        });
+        return merged;
     }
 
     private static void Merge(List<BillLineItem> lines, BillLineItem line)

@@ -6,6 +6,7 @@ using Metering.Billing.Grpc;
 using Metering.Contracts.Events;
 using Metering.Hosting.Messaging;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Metering.Billing.Events;
@@ -16,16 +17,20 @@ public sealed record BillingRunChunkWork(Guid RunId, int Chunk);
 /// <summary>
 /// A run in two steps. Planning streams the user numbers with unbilled consumption up to the cut-off and
 /// cuts them into chunks (ranges of user numbers), stored with one work item each on the runs queue, in one
-/// transaction. Any replica takes a chunk and bills it batch by batch; each batch is one transaction with its
-/// bills and lines, the claim of the consumption rows, the accounts' new year positions, the run's counters
-/// and one <c>BillIssued</c>. A chunk stopped at any point resumes by running again (billed rows are no
-/// longer unbilled); the last chunk to complete completes the run. A trial run computes the same bills and
+/// transaction. Any replica takes a chunk and bills it batch by batch: each batch writes its bills and lines, the
+/// claim of the consumption rows, the accounts' new year positions and one <c>BillIssued</c>, committed with the
+/// run's counters (on SQLite one transaction per chunk, its completion included; elsewhere one per batch). A chunk
+/// stopped at any point resumes by running again (billed rows are no longer unbilled); the last chunk to complete
+/// completes the run. A trial run computes the same bills and
 /// writes only each chunk's totals, once, when the chunk completes.
 /// </summary>
 public sealed class BillingRunProcessor(
     BillingDbContext db, IOptions<BillingOptions> options, TimeProvider clock, ILogger<BillingRunProcessor> logger)
 {
     private readonly BillingOptions _options = options.Value;
+
+    /// <summary>SQLite's own reading, writing and transaction per chunk; otherwise the EF Core path a server database takes.</summary>
+    private bool SqliteFastPath => _options.RunSqliteFastPath && db.Database.IsSqlite();
     // Profile of the chunk being billed, for its log line: reading, computing, writing, event and commit.
     private TimeSpan _readTime, _computeTime, _writeTime, _commitTime;
 
@@ -79,29 +84,45 @@ public sealed class BillingRunProcessor(
     }
 
     /// <summary>
-    /// For a chunk's batches on SQLite: WAL commits without an fsync each (a crash loses at most the last
-    /// batches, which the chunk bills again on resume; the database stays consistent) and a page cache that holds
-    /// the B-tree pages a run keeps touching. The connection's own values come back before it returns to the pool.
+    /// For a chunk on SQLite, restored before the connection goes back to the pool:
+    /// <list type="bullet">
+    /// <item>WAL commits without an fsync each (<c>synchronous=NORMAL</c>): a crash loses at most the last chunk's
+    /// work, which it bills again on resume; the database stays consistent.</item>
+    /// <item>A page cache that holds the B-tree pages a run keeps touching.</item>
+    /// <item>Checkpoints left to the other connections (<c>wal_autocheckpoint</c> raised to
+    /// <see cref="BillingOptions.RunSqliteCheckpointPages"/>): the relay and the consumers commit often and
+    /// checkpoint at SQLite's 1000 pages, on their own threads, while the chunk goes on; the chunk's connection
+    /// checkpoints only if the log grows that far without them.</item>
+    /// <item>No foreign-key checks: the only foreign key the run writes is a line's bill, and
+    /// <see cref="SqliteBillWriter"/> inserts every line right after its bill, with that bill's id.</item>
+    /// </list>
     /// </summary>
-    private async Task<(long Synchronous, long CacheSize)?> TuneSqliteAsync(CancellationToken cancellationToken)
+    private async Task<SqliteSettings?> TuneSqliteAsync(CancellationToken cancellationToken)
     {
         var connection = db.Database.GetDbConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA synchronous";
-        var synchronous = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-        command.CommandText = "PRAGMA cache_size";
-        var cacheSize = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-        command.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA cache_size=-{_options.RunSqliteCacheKiB};";
+        async Task<long> PragmaAsync(string name)
+        {
+            command.CommandText = $"PRAGMA {name}";
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+        var saved = new SqliteSettings(await PragmaAsync("synchronous"), await PragmaAsync("cache_size"),
+            await PragmaAsync("wal_autocheckpoint"), await PragmaAsync("foreign_keys"));
+        command.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA cache_size=-{_options.RunSqliteCacheKiB}; " +
+                              $"PRAGMA wal_autocheckpoint={_options.RunSqliteCheckpointPages}; PRAGMA foreign_keys=OFF;";
         await command.ExecuteNonQueryAsync(cancellationToken);
-        return (synchronous, cacheSize);
+        return saved;
     }
 
-    private async Task RestoreSqliteAsync((long Synchronous, long CacheSize) saved)
+    private async Task RestoreSqliteAsync(SqliteSettings saved)
     {
         await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = $"PRAGMA synchronous={saved.Synchronous}; PRAGMA cache_size={saved.CacheSize};";
+        command.CommandText = $"PRAGMA synchronous={saved.Synchronous}; PRAGMA cache_size={saved.CacheSize}; " +
+                              $"PRAGMA wal_autocheckpoint={saved.CheckpointPages}; PRAGMA foreign_keys={saved.ForeignKeys};";
         await command.ExecuteNonQueryAsync();
     }
+
+    private sealed record SqliteSettings(long Synchronous, long CacheSize, long CheckpointPages, long ForeignKeys);
 
     private static BillingRunChunk Chunk(Guid runId, int number, string first, string last, int accounts) => new()
     {
@@ -132,9 +153,15 @@ public sealed class BillingRunProcessor(
         var totals = new RunTotals();
         // One connection for the whole chunk, so that its SQLite settings hold for every batch.
         await db.Database.OpenConnectionAsync(cancellationToken);
-        var sqlite = db.Database.IsSqlite();
+        var sqlite = SqliteFastPath;
         var tuned = sqlite ? await TuneSqliteAsync(cancellationToken) : null;
-        using var reader = sqlite ? new SqliteBatchReader(db) : null;
+        var reader = sqlite ? new SqliteBatchReader(db) : null;
+        // SQLite: the whole chunk is one transaction, its completion included. SQLite has one writer at a time anyway,
+        // and each commit rewrites the pages every batch touches (the B-trees' growing ends, the outbox, the run's row)
+        // and now and then checkpoints; a chunk stopped at any point bills again from its start.
+        // Other databases: one transaction per batch (locks held briefly, replicas bill side by side).
+        var chunkTransaction = sqlite && !run.IsTrial;
+        IDbContextTransaction? transaction = null;
         // Where a chunk's time goes (paging the accounts vs reading, computing and writing their bills), in its log line.
         TimeSpan pageTime = default, batchTime = default;
         try
@@ -165,9 +192,23 @@ public sealed class BillingRunProcessor(
                     range = BatchRange.Of(accounts);
                 }
                 var batching = Stopwatch.StartNew();
-                var (batch, lastRead) = run.IsTrial
-                    ? await ComputeBatchAsync(run, basis, range, reader, cancellationToken)
-                    : await BillBatchAsync(run, basis, range, reader, cancellationToken);
+                List<AccountBill> batch;
+                string? lastRead;
+                if (run.IsTrial)
+                {
+                    (batch, lastRead) = await ComputeBatchAsync(run, basis, range, reader, cancellationToken);
+                }
+                else
+                {
+                    transaction ??= await db.Database.BeginTransactionAsync(cancellationToken);
+                    (batch, lastRead) = await BillBatchAsync(run, basis, range, reader, cancellationToken);
+                    if (!chunkTransaction)
+                    {
+                        await CommitBatchesAsync(run, transaction, Totals(batch), cancellationToken);
+                        await transaction.DisposeAsync();
+                        transaction = null;
+                    }
+                }
                 batchTime += batching.Elapsed;
                 if (lastRead is null)
                     break;
@@ -175,28 +216,73 @@ public sealed class BillingRunProcessor(
                 db.ChangeTracker.Clear();
                 after = lastRead;
             }
+            if (chunkTransaction)
+            {
+                var committing = Stopwatch.StartNew();
+                transaction ??= await db.Database.BeginTransactionAsync(cancellationToken);
+                await CompleteChunkAsync(run, number, totals, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                _commitTime += committing.Elapsed;
+            }
         }
         catch (BillingRunDataException ex)
         {
             // Bad data does not get better by retrying: the run stops, what it billed stays billed.
             db.ChangeTracker.Clear();
+            if (transaction is not null)
+            {
+                // SQLite: the chunk's batches before the bad account commit; elsewhere the failing batch wrote nothing.
+                if (chunkTransaction)
+                    await CommitBatchesAsync(run, transaction, totals, cancellationToken);
+                await transaction.DisposeAsync();
+                transaction = null;
+            }
             logger.LogError(ex, "Billing run {RunId} failed in chunk {Chunk}", runId, number);
             await FailAsync(runId, ex.Message, cancellationToken);
             return;
         }
         finally
         {
+            if (transaction is not null)
+                await transaction.DisposeAsync();
+            // Its statements live on the connection's handle: finalised before the connection goes back to the pool.
+            reader?.Dispose();
             if (tuned is { } saved)
                 await RestoreSqliteAsync(saved);
             await db.Database.CloseConnectionAsync();
         }
-        await CompleteChunkAsync(run, number, run.IsTrial ? totals : new RunTotals(), cancellationToken);
+        if (!chunkTransaction)
+            await CompleteChunkAsync(run, number, run.IsTrial ? totals : new RunTotals(), cancellationToken);
         logger.LogInformation("Billed chunk {Chunk} of billing run {RunId} on {Machine}/{ProcessId}: {Accounts} accounts " +
             "(paging {PageMs:F0} ms, batches {BatchMs:F0} ms: reading {ReadMs:F0} ms, computing {ComputeMs:F0} ms, " +
-            "writing {WriteMs:F0} ms, event and commit {CommitMs:F0} ms)",
+            "writing {WriteMs:F0} ms, events and commit {CommitMs:F0} ms)",
             number, runId, Environment.MachineName, Environment.ProcessId, totals.Accounts, pageTime.TotalMilliseconds,
             batchTime.TotalMilliseconds, _readTime.TotalMilliseconds, _computeTime.TotalMilliseconds,
             _writeTime.TotalMilliseconds, _commitTime.TotalMilliseconds);
+    }
+
+    /// <summary>Adds the committed batches' bills to the run's counters and commits them, the counters with the bills.</summary>
+    private async Task CommitBatchesAsync(BillingRun run, IDbContextTransaction transaction, RunTotals batches,
+        CancellationToken cancellationToken)
+    {
+        var committing = Stopwatch.StartNew();
+        // Locals: EF Core translates them as parameters, not a property chain on an object.
+        var (count, amount, volume) = (batches.Accounts, batches.AmountFen, batches.VolumeLitres);
+        await db.Runs.Where(r => r.Id == run.Id)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.AccountsBilled, r => r.AccountsBilled + count)
+                .SetProperty(r => r.BillsIssued, r => r.BillsIssued + count)
+                .SetProperty(r => r.TotalFen, r => r.TotalFen + amount)
+                .SetProperty(r => r.VolumeLitres, r => r.VolumeLitres + volume), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        _commitTime += committing.Elapsed;
+    }
+
+    private static RunTotals Totals(List<AccountBill> bills)
+    {
+        var totals = new RunTotals();
+        totals.Add(bills);
+        return totals;
     }
 
     /// <summary>
@@ -206,12 +292,19 @@ public sealed class BillingRunProcessor(
     private async Task CompleteChunkAsync(BillingRun run, int number, RunTotals totals, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Inside the chunk's own transaction (SQLite) the chunk's caller commits; otherwise this is one transaction.
+        var own = db.Database.CurrentTransaction is null;
+        await using var transaction = own ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
         var marked = await db.RunChunks
             .Where(c => c.RunId == run.Id && c.Number == number && c.CompletedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.CompletedAt, now), cancellationToken);
         if (marked == 0)
+        {
+            // Completed meanwhile by another copy of the chunk: whatever this copy did is rolled back.
+            if (!own)
+                throw new DbUpdateConcurrencyException($"chunk {number} of billing run {run.Id} was completed meanwhile");
             return;
+        }
         // Locals: EF Core translates them as parameters, not a property chain on an object.
         var (accounts, amount, volume) = (totals.Accounts, totals.AmountFen, totals.VolumeLitres);
         await db.Runs.Where(r => r.Id == run.Id)
@@ -227,7 +320,8 @@ public sealed class BillingRunProcessor(
                 .SetProperty(r => r.Status, BillingRunStatus.Completed)
                 .SetProperty(r => r.ActiveSlot, (int?)null)
                 .SetProperty(r => r.CompletedAt, now), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        if (transaction is not null)
+            await transaction.CommitAsync(cancellationToken);
         if (completed > 0)
             logger.LogInformation("Billing run {RunId} (cut-off {CutOff}) completed", run.Id, run.CutOff);
     }
@@ -255,8 +349,11 @@ public sealed class BillingRunProcessor(
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            using var reader = db.Database.IsSqlite() ? new SqliteBatchReader(db) : null;
-            await BillBatchAsync(run, await db.LoadScheduleAsync(cancellationToken), BatchRange.Of(accounts), reader, cancellationToken);
+            using var reader = SqliteFastPath ? new SqliteBatchReader(db) : null;
+            var schedule = await db.LoadScheduleAsync(cancellationToken);
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var (bills, _) = await BillBatchAsync(run, schedule, BatchRange.Of(accounts), reader, cancellationToken);
+            await CommitBatchesAsync(run, transaction, Totals(bills), cancellationToken);
         }
         finally
         {
@@ -355,9 +452,10 @@ public sealed class BillingRunProcessor(
     }
 
     /// <summary>
-    /// Bills the given accounts in one transaction: bills and lines, the claim of their rows, their new year
-    /// positions, the run's counters and one <c>BillIssued</c>. On SQLite the rows go through prepared commands
-    /// (<see cref="SqliteBillWriter"/>); elsewhere through EF Core, whose batching suits a server database.
+    /// Bills the given accounts inside the caller's transaction (which commits them with the run's counters): bills
+    /// and lines, the claim of their rows, their new year positions and one <c>BillIssued</c>. On SQLite the rows go
+    /// through prepared statements (<see cref="SqliteBillWriter"/>); elsewhere through EF Core, whose batching suits a
+    /// server database.
     /// </summary>
     private async Task<(List<AccountBill> Bills, string? LastRead)> BillBatchAsync(BillingRun run, TariffSchedule schedule,
         BatchRange range, SqliteBatchReader? reader, CancellationToken cancellationToken)
@@ -365,13 +463,12 @@ public sealed class BillingRunProcessor(
         var now = clock.GetUtcNow();
         var dueDate = run.CutOff.AddDays(_options.PaymentTermDays);
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var (computed, lastRead) = await ComputeBatchAsync(run, schedule, range, reader, cancellationToken);
         if (computed.Count == 0)
             return (computed, lastRead);
 
         var writing = Stopwatch.StartNew();
-        var sqlite = db.Database.IsSqlite();
+        var sqlite = SqliteFastPath;
         var bills = computed.Select(b =>
         {
             var bill = BillRecords.NewBill(b.UserNumber, b.Intervals[0], b.Intervals[^1], b.Computed, dueDate, now.UtcDateTime);
@@ -389,18 +486,13 @@ public sealed class BillingRunProcessor(
             TrackForSaveChanges(computed, bills);
 
         _writeTime += writing.Elapsed;
-        var committing = Stopwatch.StartNew();
-        db.Publish(new BillIssued(run.Id, bills.Select(BillRecords.Issued).ToList(), now));
-        var (count, amount, volume) = (bills.Count, bills.Sum(b => b.AmountFen), bills.Sum(b => b.VolumeLitres));
-        await db.Runs.Where(r => r.Id == run.Id)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(r => r.AccountsBilled, r => r.AccountsBilled + count)
-                .SetProperty(r => r.BillsIssued, r => r.BillsIssued + count)
-                .SetProperty(r => r.TotalFen, r => r.TotalFen + amount)
-                .SetProperty(r => r.VolumeLitres, r => r.VolumeLitres + volume), cancellationToken);
+        var publishing = Stopwatch.StartNew();
+        var issued = db.Publish(new BillIssued(run.Id, bills.Select(BillRecords.Issued).ToList(), now));
+        // SQLite: the outbox row through a prepared INSERT (nothing else is tracked); elsewhere SaveChanges writes it.
+        if (sqlite)
+            await db.WriteQueuedAsync([issued], cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        _commitTime += committing.Elapsed;
+        _commitTime += publishing.Elapsed;
         return (computed, lastRead);
     }
 
@@ -410,13 +502,12 @@ public sealed class BillingRunProcessor(
         for (var i = 0; i < computed.Count; i++)
         {
             var (userNumber, intervals, result, _, before) = computed[i];
-            writer.InsertBill(bills[i]);
+            var billId = writer.InsertBill(bills[i]);
             foreach (var row in intervals)
-                writer.Claim(row, bills[i].Id);
+                writer.Claim(row, billId);
             foreach (var (year, after) in result.BilledLitresAfter)
                 writer.MovePosition(userNumber, year, before.TryGetValue(year, out var from) ? from : null, after);
         }
-        writer.Flush();
     }
 
     private void TrackForSaveChanges(List<AccountBill> computed, List<Bill> bills)

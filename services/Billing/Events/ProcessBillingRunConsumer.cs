@@ -15,8 +15,8 @@ public sealed class ProcessBillingRunConsumer(BillingRunProcessor processor) : I
 }
 
 /// <summary>
-/// Bills one chunk of a run. Each batch commits its bills with the claim of the rows it billed and the
-/// chunk's completion is recorded once, so a redelivered chunk bills only what is still unbilled.
+/// Bills one chunk of a run. Its bills commit with the claim of the rows they billed (per chunk on SQLite, per batch
+/// elsewhere) and the chunk's completion is recorded once, so a redelivered chunk bills only what is still unbilled.
 /// </summary>
 public sealed class BillingRunChunkConsumer(BillingRunProcessor processor) : IConsumer<BillingRunChunkWork>
 {
