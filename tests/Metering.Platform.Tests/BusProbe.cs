@@ -31,11 +31,18 @@ public sealed class BusProbe : IPublishObserver, ISendObserver, IConsumeObserver
     public int PublishesBeforeBusStarted => Volatile.Read(ref _early);
 
     /// <summary>The next <paramref name="count"/> publishes or sends (of messages matching <paramref name="when"/>) throw.</summary>
-    public void FailNext(int count, Func<object, bool>? when = null)
+    public void FailNext(int count, Func<object, bool>? when = null, TimeSpan? after = null)
     {
         _failWhen = when ?? (_ => true);
+        _failAfter = after;
         Interlocked.Exchange(ref _failures, count);
     }
+
+    private TimeSpan? _failAfter;
+    private TimeSpan? _publishDelay;
+
+    /// <summary>Every publish from now on takes this long (a slow broker).</summary>
+    public void DelayPublishes(TimeSpan delay) => _publishDelay = delay;
 
     public IReadOnlyList<Outgoing> All => _outgoing.ToList();
 
@@ -63,8 +70,21 @@ public sealed class BusProbe : IPublishObserver, ISendObserver, IConsumeObserver
     {
         if (BusStarted is { } started && !started())
             Interlocked.Increment(ref _early);
+        if (_publishDelay is { } delay)
+            return Task.Delay(delay);
+        if (_failAfter is { } after)
+            return FailLaterAsync(context.Message, after);
         MaybeFail(context.Message);
         return Task.CompletedTask;
+    }
+
+    /// <summary>A broker that refuses a message only after a while (a confirm that comes back negative).</summary>
+    private async Task FailLaterAsync(object message, TimeSpan after)
+    {
+        if (!_failWhen(message) || Volatile.Read(ref _failures) <= 0)
+            return;
+        await Task.Delay(after);
+        MaybeFail(message);
     }
 
     Task IPublishObserver.PostPublish<T>(PublishContext<T> context)

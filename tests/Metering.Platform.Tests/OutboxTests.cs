@@ -229,6 +229,93 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
+    public async Task A_publish_refused_after_later_rows_went_out_marks_those_sent_and_retries_only_the_refused_row()
+    {
+        // Publishes overlap: row 3 is on its way before the refusal of row 2 comes back. Row 3 went out, so it is
+        // marked sent (re-sending it would only cost the consumers an inbox look-up); row 2 is retried alone.
+        await using var host = await PlatformHost.StartAsync(Database, new PlatformHostOptions { RelayEnabled = false });
+        var rows = new List<OutboxMessage>();
+        for (var i = 1; i <= 3; i++)
+            rows.Add(await host.CreateWidgetAsync($"w{i}", i));
+        host.Probe.FailNext(1, m => m is WidgetCreated { Sequence: 2 }, after: TimeSpan.FromMilliseconds(100));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => host.Relay.PublishPendingAsync(CancellationToken.None));
+
+        var after = await host.InDbAsync(db => db.OutboxMessages.AsNoTracking().OrderBy(m => m.Id).ToListAsync());
+        Assert.NotNull(after[0].SentAt);
+        Assert.Null(after[1].SentAt);
+        Assert.Equal(1, after[1].Attempts);
+        Assert.Contains("broker unreachable", after[1].LastError);
+        Assert.NotNull(after[2].SentAt);
+        Assert.Equal(0, after[2].Attempts);
+        Assert.All(after, r => Assert.Null(r.LockToken));
+
+        Assert.Equal(1, await host.Relay.PublishPendingAsync(CancellationToken.None));
+        Assert.Equal([rows[0].MessageId, rows[2].MessageId, rows[1].MessageId],
+            host.Probe.Published<WidgetCreated>().Select(p => p.MessageId!.Value));
+        Assert.Equal(0, await host.Relay.PublishPendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_pass_that_outlives_half_its_lease_stops_releases_the_rest_and_the_next_pass_sends_it()
+    {
+        // Each publish takes longer than half the lease, so every pass sends one row and releases the others
+        // before the claim could run out and another replica publish them as well.
+        await using var host = await PlatformHost.StartAsync(Database, new PlatformHostOptions
+        {
+            RelayEnabled = false,
+            Lease = TimeSpan.FromMilliseconds(100),
+            MaxInFlight = 1,
+        });
+        var written = new List<Guid>();
+        for (var i = 1; i <= 3; i++)
+            written.Add((await host.CreateWidgetAsync($"slow{i}", i)).MessageId);
+        host.Probe.DelayPublishes(TimeSpan.FromMilliseconds(80));
+
+        var counts = new List<int>();
+        int count;
+        while ((count = await host.Relay.PublishPendingAsync(CancellationToken.None)) > 0)
+            counts.Add(count);
+
+        Assert.Equal([1, 1, 1], counts);
+        Assert.Equal(written, host.Probe.Published<WidgetCreated>().Select(p => p.MessageId!.Value));
+        var rows = await host.InDbAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
+        Assert.All(rows, r => Assert.True(r.SentAt is not null && r.LockToken is null && r.Attempts == 0));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(64)]
+    public async Task Publishing_one_at_a_time_or_overlapped_sends_the_same_rows_in_the_same_order(int maxInFlight)
+    {
+        await using var host = await PlatformHost.StartAsync(Database, new PlatformHostOptions
+        {
+            RelayEnabled = false,
+            BatchSize = 30,
+            MaxInFlight = maxInFlight,
+        });
+        var written = await host.InDbAsync(async db =>
+        {
+            var queued = Enumerable.Range(1, 100).Select(i => db.Publish(new WidgetCreated($"w{i}", i))).ToList();
+            await db.SaveChangesAsync();
+            return queued.Select(r => r.MessageId).ToList();
+        });
+
+        var counts = new List<int>();
+        int count;
+        while ((count = await host.Relay.PublishPendingAsync(CancellationToken.None)) > 0)
+            counts.Add(count);
+
+        Assert.Equal([30, 30, 30, 10], counts);
+        var published = host.Probe.Published<WidgetCreated>();
+        Assert.Equal(written, published.Select(p => p.MessageId!.Value));
+        Assert.Equal(Enumerable.Range(1, 100), published.Select(p => ((WidgetCreated)p.Message).Sequence));
+        var rows = await host.InDbAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
+        Assert.All(rows, r => Assert.True(r.SentAt is not null && r.LockToken is null && r.LockedUntil is null && r.Attempts == 0));
+    }
+
+    [Fact]
     public async Task Rows_are_published_in_the_order_they_were_written_across_batches()
     {
         await using var host = await PlatformHost.StartAsync(Database, new PlatformHostOptions { RelayEnabled = false, BatchSize = 7 });

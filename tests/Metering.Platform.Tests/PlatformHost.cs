@@ -21,6 +21,8 @@ public sealed class PlatformHostOptions
 
     public int? BatchSize { get; set; }
 
+    public int? MaxInFlight { get; set; }
+
     public TimeSpan? Retention { get; set; }
 
     /// <summary>Replaces the relay's clock (leases) when set.</summary>
@@ -71,6 +73,8 @@ public sealed class PlatformHost : IAsyncDisposable
             settings["Outbox:Lease"] = lease.ToString("c");
         if (options.BatchSize is { } batchSize)
             settings["Outbox:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (options.MaxInFlight is { } maxInFlight)
+            settings["Outbox:MaxInFlight"] = maxInFlight.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (options.Retention is { } retention)
             settings["Outbox:Retention"] = retention.ToString("c");
         builder.Configuration.AddInMemoryCollection(settings);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using MassTransit;
 using Metering.Hosting.Telemetry;
@@ -16,7 +17,14 @@ public sealed class OutboxOptions
     /// <summary>False only in tests that need committed-but-unpublished rows (a crash before the relay ran).</summary>
     public bool RelayEnabled { get; set; } = true;
 
-    public int BatchSize { get; set; } = 200;
+    /// <summary>Rows claimed per pass. They are streamed, so large events do not all sit in memory at once.</summary>
+    public int BatchSize { get; set; } = 1000;
+
+    /// <summary>
+    /// Publishes started before the oldest is awaited: on RabbitMQ their publisher confirms overlap. 1 publishes
+    /// strictly one after another.
+    /// </summary>
+    public int MaxInFlight { get; set; } = 64;
 
     /// <summary>Fallback poll when no commit signalled (rows written by another replica, or a failed publish).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -57,6 +65,8 @@ public sealed class OutboxRelay<TContext>(
     where TContext : MessagingDbContext
 {
     private readonly OutboxOptions _options = options.Value;
+    private bool _passCutShort;
+    private bool _morePending;
     private DateTime _nextCleanup = DateTime.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -84,7 +94,7 @@ public sealed class OutboxRelay<TContext>(
                 var published = await PublishPendingAsync(stoppingToken);
                 await CleanUpAsync(stoppingToken);
                 failures = 0;
-                if (published >= _options.BatchSize)
+                if (published >= _options.BatchSize || _passCutShort)
                     continue;
                 await signal.WaitAsync(_options.PollInterval, stoppingToken);
             }
@@ -121,87 +131,147 @@ public sealed class OutboxRelay<TContext>(
         await started.Task.WaitAsync(stoppingToken);
     }
 
-    /// <summary>Claims one batch of unsent rows, publishes them in order and marks them sent. Returns how many were sent.</summary>
+    /// <summary>
+    /// Claims one batch of unsent rows, publishes them in order and marks them sent. Returns how many were sent.
+    /// Publishes are started in row order and awaited together (at most <see cref="OutboxOptions.MaxInFlight"/>
+    /// at a time), so a broker's confirms overlap instead of costing a round trip each.
+    /// </summary>
     public async Task<int> PublishPendingAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
         var now = clock.GetUtcNow().UtcDateTime;
-
-        var candidates = await db.OutboxMessages
-            .Where(m => m.SentAt == null && (m.LockedUntil == null || m.LockedUntil < now))
-            .OrderBy(m => m.Id)
-            .Select(m => m.Id)
-            .Take(_options.BatchSize)
-            .ToListAsync(cancellationToken);
-        if (candidates.Count == 0)
-            return 0;
-
-        // The condition is checked again in the UPDATE, so two relays never both own a row.
         var token = Guid.NewGuid();
         var leaseEnd = now + _options.Lease;
-        await db.OutboxMessages
-            .Where(m => candidates.Contains(m.Id) && m.SentAt == null && (m.LockedUntil == null || m.LockedUntil < now))
+        var batchSize = _options.BatchSize;
+        _passCutShort = false;
+
+        // An idle relay only reads: the claim is a write, and on SQLite it would queue behind (and hold up) the
+        // service's own writers on every poll. Right after a full pass more rows are known to wait.
+        if (!_morePending && !await db.OutboxMessages
+                .AnyAsync(m => m.SentAt == null && (m.LockedUntil == null || m.LockedUntil < now), cancellationToken))
+            return 0;
+
+        // One statement picks the oldest free rows and claims them; the condition is checked again on each row
+        // it updates, so two relays never both own a row.
+        var claimedCount = await db.OutboxMessages
+            .Where(m => db.OutboxMessages
+                    .Where(c => c.SentAt == null && (c.LockedUntil == null || c.LockedUntil < now))
+                    .OrderBy(c => c.Id)
+                    .Take(batchSize)
+                    .Select(c => c.Id)
+                    .Contains(m.Id)
+                && m.SentAt == null && (m.LockedUntil == null || m.LockedUntil < now))
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.LockToken, token).SetProperty(m => m.LockedUntil, leaseEnd),
                 cancellationToken);
-        var claimed = await db.OutboxMessages.AsNoTracking()
-            .Where(m => m.LockToken == token)
-            .OrderBy(m => m.Id)
-            .ToListAsync(cancellationToken);
+        _morePending = claimedCount >= batchSize;
+        if (claimedCount == 0)
+            return 0;
 
-        var sent = new List<long>(claimed.Count);
+        var batch = new RelayBatch(_options.MaxInFlight);
+        var started = clock.GetTimestamp();
+        var startedRows = 0;
         try
         {
-            foreach (var row in claimed)
+            // Streamed, not listed: a batch of large events (a bulk load's) never sits in memory all at once.
+            // "SentAt == null" keeps these look-ups on the (SentAt, Id) index: the table also holds days of sent rows.
+            var claimed = db.OutboxMessages.AsNoTracking()
+                .Where(m => m.SentAt == null && m.LockToken == token)
+                .OrderBy(m => m.Id)
+                .AsAsyncEnumerable();
+            await foreach (var row in claimed.WithCancellation(cancellationToken))
             {
-                await PublishAsync(row, cancellationToken);
-                sent.Add(row.Id);
-                OutboxMetrics.Published.Add(1, new KeyValuePair<string, object?>("message_type", ShortName(row.MessageType)));
-                OutboxMetrics.Lag.Record((clock.GetUtcNow().UtcDateTime - row.CreatedAt).TotalMilliseconds);
+                // Half the lease at most: the claim must not run out while rows of it are still to be published,
+                // or another replica would publish them too. The rest is released and the next pass follows at once.
+                if (startedRows > 0 && clock.GetElapsedTime(started) > _options.Lease / 2)
+                {
+                    _passCutShort = _morePending = true;
+                    break;
+                }
+                startedRows++;
+                if (!batch.Start(row, PublishAsync(row, cancellationToken)))
+                    break;
+                if (batch.IsFull)
+                    await batch.CompleteOldestAsync();
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        finally
         {
-            var failed = claimed[sent.Count];
-            var error = ex.Message.Length > 2000 ? ex.Message[..2000] : ex.Message;
-            await db.OutboxMessages.Where(m => m.Id == failed.Id && m.LockToken == token)
+            // Publishes already started finish (or fail) before anything is marked, even when stopping.
+            await batch.CompleteAllAsync();
+            await MarkAsync(db, token, claimedCount, batch);
+        }
+
+        RecordMetrics(batch.Sent);
+        (batch.Failure ?? batch.Canceled)?.Throw();
+        return batch.Sent.Count;
+    }
+
+    /// <summary>
+    /// Whatever was published is marked sent, even when a later row failed or we are stopping; the first row
+    /// that failed gets an attempt and its error; every other claimed row is released for the next pass.
+    /// </summary>
+    private async Task MarkAsync(TContext db, Guid token, int claimedCount, RelayBatch batch)
+    {
+        var sentAt = clock.GetUtcNow().UtcDateTime;
+        if (batch.Sent.Count == claimedCount)
+        {
+            // The usual case: the whole claim went out, so the token names the rows and no list is sent.
+            await db.OutboxMessages.Where(m => m.SentAt == null && m.LockToken == token)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(m => m.SentAt, sentAt)
+                    .SetProperty(m => m.LockToken, (Guid?)null)
+                    .SetProperty(m => m.LockedUntil, (DateTime?)null), CancellationToken.None);
+            return;
+        }
+
+        foreach (var chunk in batch.Sent.Select(r => r.Id).Chunk(500))
+            await db.OutboxMessages.Where(m => chunk.Contains(m.Id) && m.SentAt == null && m.LockToken == token)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(m => m.SentAt, sentAt)
+                    .SetProperty(m => m.LockToken, (Guid?)null)
+                    .SetProperty(m => m.LockedUntil, (DateTime?)null), CancellationToken.None);
+        if (batch.FailedRow is { } failed && batch.Failure is { } failure)
+        {
+            var message = failure.SourceException.Message;
+            var error = message.Length > 2000 ? message[..2000] : message;
+            await db.OutboxMessages.Where(m => m.Id == failed && m.SentAt == null && m.LockToken == token)
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(m => m.Attempts, m => m.Attempts + 1)
                     .SetProperty(m => m.LastError, error)
                     .SetProperty(m => m.LockToken, (Guid?)null)
                     .SetProperty(m => m.LockedUntil, (DateTime?)null), CancellationToken.None);
-            throw;
         }
-        finally
+        await db.OutboxMessages.Where(m => m.LockToken == token && m.SentAt == null)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(m => m.LockToken, (Guid?)null)
+                .SetProperty(m => m.LockedUntil, (DateTime?)null), CancellationToken.None);
+    }
+
+    private void RecordMetrics(IReadOnlyList<SentRow> sent)
+    {
+        if (sent.Count == 0)
+            return;
+        if (OutboxMetrics.Published.Enabled)
+            foreach (var group in sent.GroupBy(r => r.MessageType))
+                OutboxMetrics.Published.Add(group.Count(), new KeyValuePair<string, object?>("message_type", ShortName(group.Key)));
+        if (OutboxMetrics.Lag.Enabled)
         {
-            // Whatever was published is marked, even when a later row failed or we are stopping.
-            var sentAt = clock.GetUtcNow().UtcDateTime;
-            if (sent.Count > 0)
-                await db.OutboxMessages.Where(m => sent.Contains(m.Id))
-                    .ExecuteUpdateAsync(s => s
-                        .SetProperty(m => m.SentAt, sentAt)
-                        .SetProperty(m => m.LockToken, (Guid?)null)
-                        .SetProperty(m => m.LockedUntil, (DateTime?)null), CancellationToken.None);
-            await db.OutboxMessages.Where(m => m.LockToken == token && m.SentAt == null)
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(m => m.LockToken, (Guid?)null)
-                    .SetProperty(m => m.LockedUntil, (DateTime?)null), CancellationToken.None);
+            var publishedAt = clock.GetUtcNow().UtcDateTime;
+            foreach (var row in sent)
+                OutboxMetrics.Lag.Record((publishedAt - row.CreatedAt).TotalMilliseconds);
         }
-        return sent.Count;
     }
 
     private async Task PublishAsync(OutboxMessage row, CancellationToken cancellationToken)
     {
-        var type = Type.GetType(row.MessageType, throwOnError: true)!;
+        var type = MessageTypes.GetOrAdd(row.MessageType, static name => Type.GetType(name, throwOnError: true)!);
         var message = JsonSerializer.Deserialize(row.Body, type, Outbox.Json)
             ?? throw new InvalidOperationException($"outbox row {row.Id} has an empty body");
 
         // Continue the trace of the request that wrote the row: the bus propagates it to consumers.
-        ActivityContext.TryParse(row.TraceParent, null, out var parent);
-        using var activity = MeteringTelemetry.Source.StartActivity(
-            $"outbox publish {ShortName(row.MessageType)}", ActivityKind.Producer, parent);
-        activity?.SetTag("messaging.message.id", row.MessageId);
-        activity?.SetTag("metering.outbox.row", row.Id);
+        // Without a listener there is no span to make, and the traceparent need not be parsed.
+        using var activity = MeteringTelemetry.Source.HasListeners() ? StartActivity(row) : null;
 
         if (row.Destination is null)
         {
@@ -213,6 +283,19 @@ public sealed class OutboxRelay<TContext>(
             await endpoint.Send(message, type, context => context.MessageId = row.MessageId, cancellationToken);
         }
     }
+
+    private static Activity? StartActivity(OutboxMessage row)
+    {
+        ActivityContext.TryParse(row.TraceParent, null, out var parent);
+        var activity = MeteringTelemetry.Source.StartActivity(
+            $"outbox publish {ShortName(row.MessageType)}", ActivityKind.Producer, parent);
+        activity?.SetTag("messaging.message.id", row.MessageId);
+        activity?.SetTag("metering.outbox.row", row.Id);
+        return activity;
+    }
+
+    // Type.GetType parses the name and searches the assemblies on every call; a relay sees a handful of types.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Type> MessageTypes = new();
 
     private async Task CleanUpAsync(CancellationToken cancellationToken)
     {
@@ -228,10 +311,82 @@ public sealed class OutboxRelay<TContext>(
         await db.ProcessedMessages.Where(m => m.ProcessedAt < before).ExecuteDeleteAsync(cancellationToken);
     }
 
-    private static string ShortName(string messageType)
+    private static string ShortName(string messageType) =>
+        ShortNames.GetOrAdd(messageType, static name =>
+        {
+            var comma = name.IndexOf(',');
+            var fullName = comma < 0 ? name : name[..comma];
+            return fullName[(fullName.LastIndexOf('.') + 1)..];
+        });
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ShortNames = new();
+}
+
+/// <summary>What the relay keeps of a published row: enough to mark it and to record its metrics.</summary>
+internal readonly record struct SentRow(long Id, string MessageType, DateTime CreatedAt);
+
+/// <summary>
+/// The publishes of one relay pass, in row order: at most a bounded number in flight, awaited oldest first.
+/// After the first failure (or a stop) no new publish starts; those already started still finish, and each one
+/// that succeeded counts as sent, because its message is out.
+/// </summary>
+internal sealed class RelayBatch(int maxInFlight)
+{
+    /// <summary>Large events (a bulk load's batches) are few in flight: their bodies and serialised copies are big.</summary>
+    private const long MaxCharsInFlight = 1 << 20;
+
+    private readonly Queue<(OutboxMessage Row, Task Publish)> _inFlight = new();
+    // Not the rows themselves: their bodies can be large and must not stay in memory for the whole pass.
+    private readonly List<SentRow> _sent = new();
+    private long _charsInFlight;
+
+    public IReadOnlyList<SentRow> Sent => _sent;
+
+    /// <summary>The id of the first row (in row order) whose publish failed; <see cref="Failure"/> says why.</summary>
+    public long? FailedRow { get; private set; }
+
+    public ExceptionDispatchInfo? Failure { get; private set; }
+
+    /// <summary>Set when a publish was cancelled because the relay is stopping.</summary>
+    public ExceptionDispatchInfo? Canceled { get; private set; }
+
+    public bool IsFull => _inFlight.Count >= Math.Max(1, maxInFlight) || _charsInFlight >= MaxCharsInFlight;
+
+    /// <summary>Adds a started publish; false once a publish has failed, so the caller starts no more.</summary>
+    public bool Start(OutboxMessage row, Task publish)
     {
-        var comma = messageType.IndexOf(',');
-        var fullName = comma < 0 ? messageType : messageType[..comma];
-        return fullName[(fullName.LastIndexOf('.') + 1)..];
+        _inFlight.Enqueue((row, publish));
+        _charsInFlight += row.Body.Length;
+        // A publish that failed at once (an unknown type, a bad body) stops the batch before the next row starts.
+        return !publish.IsFaulted && !publish.IsCanceled && Failure is null && Canceled is null;
+    }
+
+    public async Task CompleteOldestAsync()
+    {
+        var (row, publish) = _inFlight.Dequeue();
+        _charsInFlight -= row.Body.Length;
+        try
+        {
+            await publish;
+            _sent.Add(new SentRow(row.Id, row.MessageType, row.CreatedAt));
+        }
+        catch (OperationCanceledException ex)
+        {
+            Canceled ??= ExceptionDispatchInfo.Capture(ex);
+        }
+        catch (Exception ex)
+        {
+            if (Failure is null)
+            {
+                FailedRow = row.Id;
+                Failure = ExceptionDispatchInfo.Capture(ex);
+            }
+        }
+    }
+
+    public async Task CompleteAllAsync()
+    {
+        while (_inFlight.Count > 0)
+            await CompleteOldestAsync();
     }
 }
