@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Metering.Hosting.Data;
 
@@ -50,9 +51,16 @@ public static class ServiceDatabase
         {
             case DatabaseProvider.Sqlite:
                 EnsureSqliteDirectory(connectionString);
+                var checkpoints = builder.Configuration.GetSection("Database:Checkpoints").Get<SqliteCheckpointOptions>()
+                                  ?? new SqliteCheckpointOptions();
+                checkpoints.InBackground &= !IsInMemory(connectionString);
+                var pragmas = new SqliteConnectionPragmas(checkpoints.InBackground);
                 builder.Services.AddDbContext<TContext, TSqlite>((services, options) => options
                     .UseSqlite(connectionString)
-                    .AddInterceptors(services.GetRequiredService<OutboxSignalInterceptor<TContext>>(), SqliteBusyTimeout.Instance));
+                    .AddInterceptors(services.GetRequiredService<OutboxSignalInterceptor<TContext>>(), pragmas));
+                if (checkpoints.InBackground)
+                    builder.Services.AddHostedService(services => new SqliteCheckpointer<TContext>(connectionString,
+                        checkpoints, services.GetRequiredService<ILogger<SqliteCheckpointer<TContext>>>()));
                 break;
             case DatabaseProvider.SqlServer:
                 builder.Services.AddDbContext<TContext, TSqlServer>((services, options) => options
@@ -65,6 +73,12 @@ public static class ServiceDatabase
         builder.Services.AddHealthChecks().AddDbContextCheck<TContext>(connectionStringName.ToLowerInvariant() + "-db");
         builder.Services.AddOutboxRelay<TContext>(builder.Configuration);
         return builder;
+    }
+
+    private static bool IsInMemory(string connectionString)
+    {
+        var settings = new SqliteConnectionStringBuilder(connectionString);
+        return settings.Mode == SqliteOpenMode.Memory || settings.DataSource is "" or ":memory:";
     }
 
     private static void EnsureSqliteDirectory(string connectionString)
