@@ -152,6 +152,8 @@ public sealed class OutboxRelay<TContext>(
                 .AnyAsync(m => m.SentAt == null && (m.LockedUntil == null || m.LockedUntil < now), cancellationToken))
             return 0;
 
+        await using var durability = await RelayDurability.RelaxAsync(db, cancellationToken);
+
         // One statement picks the oldest free rows and claims them; the condition is checked again on each row
         // it updates, so two relays never both own a row.
         var claimedCount = await db.OutboxMessages
