@@ -97,6 +97,12 @@ public sealed class ServiceProcess : IAsyncDisposable
             {
                 last = ex.Message;
             }
+            catch (TaskCanceledException) when (DateTime.UtcNow < deadline)
+            {
+                // A host still starting (JIT, migrations, the bus connecting) on a loaded machine may
+                // not answer one probe in time; only the overall deadline decides that it never will.
+                last = $"no answer within {http.Timeout.TotalSeconds:0} s";
+            }
             await Task.Delay(200);
         }
         throw new TimeoutException($"{Name} was not healthy within {timeout} (last: {last}):\n{Tail()}");
