@@ -24,8 +24,6 @@ public sealed class ReadingsModule : ServiceModule
         builder.Services.AddSingleton<WriteGate>();
         builder.Services.AddSingleton<ReadingBatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ReadingBatcher>());
-        builder.Services.AddSingleton<AuditBatcher>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<AuditBatcher>());
         builder.Services.AddScoped<ReadingRecorder>();
         builder.Services.AddScoped<ReadingCorrector>();
         builder.Services.AddScoped<BulkIngestor>();

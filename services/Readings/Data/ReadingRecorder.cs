@@ -11,13 +11,18 @@ namespace Metering.Readings.Data;
 /// reading is measured from the chain head and becomes the new head, with its <c>ReadingAccepted</c>
 /// in the same SaveChanges (none while it is held).
 /// </summary>
-public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IOptions<ReadingRules> rules, WriteGate gate,
+public sealed class ReadingRecorder(IServiceProvider services, TimeProvider clock, IOptions<ReadingRules> rules, WriteGate gate,
     ReadingBatcher batcher, ILogger<ReadingRecorder> logger)
 {
     /// <summary>A conflict means another reading of the account committed first; measuring again from it usually settles it.</summary>
     public const int MaxAttempts = 3;
 
     private ReadingRules Rules => rules.Value;
+
+    // Resolved when first needed: a reading the group commit records never uses the request's own context.
+    private ReadingsDbContext? _db;
+
+    private ReadingsDbContext Db => _db ??= services.GetRequiredService<ReadingsDbContext>();
 
     /// <summary>Records an actual reading, or answers the one already recorded on that date with that value.</summary>
     public Task<Recorded> RecordActualAsync(UserNumber userNumber, NewReading input, CancellationToken cancellationToken) =>
@@ -36,7 +41,7 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
         long newInitialLitres, CancellationToken cancellationToken)
     {
         newRegister.Check(newInitialLitres, "new_initial_register_litres");
-        using var writing = await gate.EnterAsync(db, cancellationToken);
+        using var writing = await gate.EnterAsync(Db, cancellationToken);
         var loaded = await LoadOneAsync(userNumber, replacedOn, cancellationToken);
         var (account, oldMeter, chain) = loaded;
         oldMeter.Register.Check(oldFinalLitres, "old_final_register_litres");
@@ -50,7 +55,7 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
         var now = clock.GetUtcNow();
         var head = chain.Head;
         // One transaction: the new meter's id is needed by its initial reading, so there are two saves.
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await Db.Database.BeginTransactionAsync(cancellationToken);
         var final = new Reading
         {
             Id = Guid.CreateVersion7(now),
@@ -74,12 +79,12 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
             InitialRegisterLitres = newInitialLitres,
             InstalledOn = replacedOn,
         };
-        db.Meters.Attach(oldMeter);
+        Db.Meters.Attach(oldMeter);
         oldMeter.RemovedOn = replacedOn;
-        db.Meters.Add(newMeter);
-        db.Readings.Add(final);
-        db.Publish(ChainStore.Accepted(account.UserNumber, final, now));
-        await db.SaveChangesAsync(cancellationToken);
+        Db.Meters.Add(newMeter);
+        Db.Readings.Add(final);
+        Db.Publish(ChainStore.Accepted(account.UserNumber, final, now));
+        await Db.SaveChangesAsync(cancellationToken);
 
         var initial = new Reading
         {
@@ -94,9 +99,9 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
             ConsumptionLitres = 0,
             RecordedAt = now.UtcDateTime,
         };
-        db.Readings.Add(initial);
+        Db.Readings.Add(initial);
         account.LastReadingSequence = initial.Sequence;
-        await db.SaveChangesAsync(cancellationToken);
+        await Db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (final, initial, newMeter);
     }
@@ -123,23 +128,23 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
                 var recorded = record(loaded.Chain, Guid.CreateVersion7(now));
                 if (recorded.Outcome == RecordOutcome.Duplicate)
                     return recorded;
-                foreach (var message in ChainStore.Stage(db, loaded, now))
-                    db.Publish(message);
+                foreach (var message in ChainStore.Stage(Db, loaded, now))
+                    Db.Publish(message);
                 // Moving the head checks the concurrency token: if another reading moved it first, nothing here commits.
-                using (await gate.EnterAsync(db, cancellationToken))
-                    await db.SaveChangesAsync(cancellationToken);
+                using (await gate.EnterAsync(Db, cancellationToken))
+                    await Db.SaveChangesAsync(cancellationToken);
                 return recorded;
             }
             // The token on the chain head, or else the unique (account, sequence) index, stops the loser of a race.
             catch (DbUpdateException) when (attempt < MaxAttempts)
             {
-                db.ChangeTracker.Clear();
+                Db.ChangeTracker.Clear();
                 logger.LogInformation("Reading of {UserNumber} on {ReadOn} lost a race (attempt {Attempt}); measuring again",
                     userNumber.Value, DateText.Format(readOn), attempt);
             }
             catch (DbUpdateException)
             {
-                db.ChangeTracker.Clear();
+                Db.ChangeTracker.Clear();
                 throw new FailedPreconditionException(
                     $"the readings of account {userNumber.Value} kept changing while this one was recorded; send it again");
             }
@@ -149,7 +154,7 @@ public sealed class ReadingRecorder(ReadingsDbContext db, TimeProvider clock, IO
     /// <summary>The account's chain with the readings of the 12 months before <paramref name="readOn"/> (averages, duplicates).</summary>
     private async Task<LoadedChain> LoadOneAsync(UserNumber userNumber, DateOnly readOn, CancellationToken cancellationToken)
     {
-        var chains = await ChainStore.LoadAsync(db, [userNumber.Value], readOn, readOn, cancellationToken);
+        var chains = await ChainStore.LoadAsync(Db, [userNumber.Value], readOn, readOn, cancellationToken);
         return chains.TryGetValue(userNumber.Value, out var loaded)
             ? loaded
             : throw new NotFoundException("account", userNumber.Value,

@@ -64,21 +64,21 @@ public class ReadingsDbContext(DbContextOptions options) : MessagingDbContext(op
 }
 
 /// <param name="gate">The service's writer queue (from DI; absent at design time and in tests that build the context by hand).</param>
-/// <param name="audits">The group commit of audit rows (from DI, likewise).</param>
+/// <param name="batcher">The group commit that audit rows join (from DI, likewise).</param>
 public sealed class SqliteReadingsDbContext(DbContextOptions<SqliteReadingsDbContext> options, WriteGate? gate = null,
-    AuditBatcher? audits = null) : ReadingsDbContext(options)
+    ReadingBatcher? batcher = null) : ReadingsDbContext(options)
 {
     /// <summary>
-    /// Audit rows (written by the hosting's security interceptor after each change, in a context of their own) go
-    /// to the group commit of audit rows, or at least queue behind the service's other writers, instead of each
-    /// contending with them for SQLite's write lock and waiting for the disk on its own: at 16 clients that was
-    /// most of a single reading's time.
+    /// Audit rows (written by the hosting's security interceptor after each change, in a context of their own) join
+    /// the readings' group commit (one disk wait for the audit rows and readings that arrive together), or at least
+    /// queue behind the service's other writers, instead of each contending with them for SQLite's write lock and
+    /// waiting for the disk on its own: at 16 clients that was most of a single reading's time.
     /// </summary>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         if (gate is null || Database.CurrentTransaction is not null || PendingAuditRows() is not { } rows)
             return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        if (audits is { Enabled: true })
+        if (batcher is { Enabled: true })
         {
             var written = true;
             foreach (var row in rows)
@@ -96,7 +96,7 @@ public sealed class SqliteReadingsDbContext(DbContextOptions<SqliteReadingsDbCon
     /// <summary>One row through the group commit; a row it hands back stays tracked and is saved here.</summary>
     private async Task<bool> WriteOneAsync(EntityEntry<AuditEntry> row, CancellationToken cancellationToken)
     {
-        if (!await audits!.WriteAsync(row.Entity, cancellationToken))
+        if (!await batcher!.WriteAuditAsync(row.Entity, cancellationToken))
             return false;
         row.State = EntityState.Detached;
         return true;

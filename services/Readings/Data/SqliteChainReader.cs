@@ -150,7 +150,7 @@ internal static class SqliteChainReader
     /// A reading as one text column, <c>|</c>-separated with the hold reason last: every column read costs
     /// a few native calls, which for a chunk's tens of thousands of readings outweighed the queries themselves.
     /// </summary>
-    private const string Packed = """
+    internal const string Packed = """
         r."Id" || '|' || r."Sequence" || '|' || r."ReadOn" || '|' || r."RegisterLitres" || '|' || r."Kind" || '|' ||
         r."Status" || '|' || r."ConsumptionLitres" || '|' || COALESCE(r."PreviousReadOn", '') || '|' ||
         COALESCE(r."PreviousRegisterLitres", '') || '|' || COALESCE(r."HoldReason", '')
@@ -164,7 +164,7 @@ internal static class SqliteChainReader
         return command;
     }
 
-    private static ChainReading ReadChainReading(DbDataReader reader, int column)
+    internal static ChainReading ReadChainReading(DbDataReader reader, int column)
     {
         var text = reader.GetString(column);
         var rest = text.AsSpan();
@@ -201,9 +201,9 @@ internal static class SqliteChainReader
         _ => throw new InvalidOperationException($"unknown reading kind '{text.ToString()}' in the database"),
     };
 
-    private static DateOnly? OptionalDate(string text) => text.Length == 0 ? null : Date(text);
+    internal static DateOnly? OptionalDate(string text) => text.Length == 0 ? null : Date(text);
 
-    private static DateOnly Date(string text) => Date(text.AsSpan());
+    internal static DateOnly Date(string text) => Date(text.AsSpan());
 
     /// <summary><c>yyyy-MM-dd</c> as EF Core writes it, read by hand: the general parser was a tenth of a chunk's load.</summary>
     private static DateOnly Date(ReadOnlySpan<char> text)

@@ -13,10 +13,16 @@ using ReadingStatus = Metering.Readings.Domain.ReadingStatus;
 
 namespace Metering.Readings.Grpc;
 
-public sealed class ReadingsGrpcService(
-    ReadingsDbContext db, ReadingRecorder recorder, ReadingCorrector corrector, BulkIngestor ingestor,
-    UtilityCalendar calendar, TimeProvider clock) : Proto.Readings.ReadingsBase
+/// <param name="services">The request's scope: each RPC takes only what it uses (a single reading on SQLite needs no
+/// DbContext of its own, and building the context, the corrector and the bulk ingestor was a measurable part of it).</param>
+public sealed class ReadingsGrpcService(IServiceProvider services, UtilityCalendar calendar, TimeProvider clock)
+    : Proto.Readings.ReadingsBase
 {
+    private ReadingsDbContext Db => services.GetRequiredService<ReadingsDbContext>();
+    private ReadingRecorder Recorder => services.GetRequiredService<ReadingRecorder>();
+    private ReadingCorrector Corrector => services.GetRequiredService<ReadingCorrector>();
+    private BulkIngestor Ingestor => services.GetRequiredService<BulkIngestor>();
+
     /// <summary>A route file sent as one JSON/gRPC request; larger loads use <see cref="StreamReadings"/>.</summary>
     public const int MaxImportRows = 100_000;
 
@@ -26,7 +32,7 @@ public sealed class ReadingsGrpcService(
     {
         var userNumber = UserNumber.Parse(request.UserNumber);
         var input = NewReading.Validate(request.ReadOn, request.RegisterLitres, Today);
-        var recorded = await recorder.RecordActualAsync(userNumber, input, context.CancellationToken);
+        var recorded = await Recorder.RecordActualAsync(userNumber, input, context.CancellationToken);
         return ToResponse(recorded.Reading);
     }
 
@@ -34,7 +40,7 @@ public sealed class ReadingsGrpcService(
     {
         var userNumber = UserNumber.Parse(request.UserNumber);
         var readOn = NewReading.Validate(request.ReadOn, 0, Today).ReadOn;
-        var recorded = await recorder.RecordEstimateAsync(userNumber, readOn, context.CancellationToken);
+        var recorded = await Recorder.RecordEstimateAsync(userNumber, readOn, context.CancellationToken);
         return ToResponse(recorded.Reading);
     }
 
@@ -66,7 +72,7 @@ public sealed class ReadingsGrpcService(
             throw new InvalidArgumentException("old_final_register_litres", $"must not be negative, got {request.OldFinalRegisterLitres}");
         var register = request.NewCapacityLitres == 0 ? MeterRegister.Default : new MeterRegister(request.NewCapacityLitres);
 
-        var (final, initial, meter) = await recorder.ReplaceMeterAsync(userNumber, replacedOn, request.OldFinalRegisterLitres,
+        var (final, initial, meter) = await Recorder.ReplaceMeterAsync(userNumber, replacedOn, request.OldFinalRegisterLitres,
             serial, register, request.NewInitialRegisterLitres, context.CancellationToken);
         var serials = await SerialsAsync(final.AccountId, context.CancellationToken);
         return new ReplaceMeterResponse
@@ -85,8 +91,8 @@ public sealed class ReadingsGrpcService(
         if (reason.Length is 0 or > 500)
             throw new InvalidArgumentException("reason", "an operator's correction needs a reason of 1–500 characters");
 
-        var (reading, changes) = await corrector.CorrectAsync(readingId, request.RegisterLitres, reason, context.CancellationToken);
-        var userNumber = await db.Accounts.Where(a => a.Id == reading.AccountId).Select(a => a.UserNumber).SingleAsync(context.CancellationToken);
+        var (reading, changes) = await Corrector.CorrectAsync(readingId, request.RegisterLitres, reason, context.CancellationToken);
+        var userNumber = await Db.Accounts.Where(a => a.Id == reading.AccountId).Select(a => a.UserNumber).SingleAsync(context.CancellationToken);
         var serials = await SerialsAsync(reading.AccountId, context.CancellationToken);
         return new CorrectReadingResponse
         {
@@ -105,8 +111,8 @@ public sealed class ReadingsGrpcService(
 
     public override async Task<Proto.Reading> ReleaseReading(ReleaseReadingRequest request, ServerCallContext context)
     {
-        var reading = await corrector.ReleaseAsync(ParseReadingId(request.ReadingId), context.CancellationToken);
-        var userNumber = await db.Accounts.Where(a => a.Id == reading.AccountId).Select(a => a.UserNumber).SingleAsync(context.CancellationToken);
+        var reading = await Corrector.ReleaseAsync(ParseReadingId(request.ReadingId), context.CancellationToken);
+        var userNumber = await Db.Accounts.Where(a => a.Id == reading.AccountId).Select(a => a.UserNumber).SingleAsync(context.CancellationToken);
         return ToProto(reading, userNumber, await SerialsAsync(reading.AccountId, context.CancellationToken));
     }
 
@@ -116,10 +122,10 @@ public sealed class ReadingsGrpcService(
             throw new InvalidArgumentException("limit", $"must be 0–1000, got {request.Limit}");
         var limit = request.Limit == 0 ? 100 : request.Limit;
         var held = await (
-                from r in db.Readings.AsNoTracking()
+                from r in Db.Readings.AsNoTracking()
                 where r.Status == ReadingStatus.Held
-                join a in db.Accounts on r.AccountId equals a.Id
-                join m in db.Meters on r.MeterId equals m.Id
+                join a in Db.Accounts on r.AccountId equals a.Id
+                join m in Db.Meters on r.MeterId equals m.Id
                 orderby r.RecordedAt, r.Id
                 select new { Reading = r, a.UserNumber, m.Serial })
             .Take(limit)
@@ -136,8 +142,8 @@ public sealed class ReadingsGrpcService(
         var userNumber = UserNumber.Parse(request.UserNumber);
         var account = await FindAccountAsync(userNumber, ct);
         var readings = await ReadingsOf(account.Id).OrderBy(r => r.Sequence).ToListAsync(ct);
-        var meters = await db.Meters.AsNoTracking().Where(m => m.AccountId == account.Id).OrderBy(m => m.Id).ToListAsync(ct);
-        var corrections = await db.Corrections.AsNoTracking().Where(c => c.AccountId == account.Id).OrderBy(c => c.Id).ToListAsync(ct);
+        var meters = await Db.Meters.AsNoTracking().Where(m => m.AccountId == account.Id).OrderBy(m => m.Id).ToListAsync(ct);
+        var corrections = await Db.Corrections.AsNoTracking().Where(c => c.AccountId == account.Id).OrderBy(c => c.Id).ToListAsync(ct);
         var byReading = readings.ToDictionary(r => r.Id);
         var serials = meters.ToDictionary(m => m.Id, m => m.Serial);
         return new ReadingHistory
@@ -183,7 +189,7 @@ public sealed class ReadingsGrpcService(
             throw new InvalidArgumentException("csv", $"has {rows.Count} rows; send at most {MaxImportRows} per request, or use StreamReadings");
         var response = new ImportReadingsResponse();
         foreach (var chunk in rows.Chunk(BulkIngestor.ChunkSize))
-            Add(response, await ingestor.IngestAsync(chunk, context.CancellationToken), includeAccepted: true);
+            Add(response, await Ingestor.IngestAsync(chunk, context.CancellationToken), includeAccepted: true);
         return response;
     }
 
@@ -218,14 +224,14 @@ public sealed class ReadingsGrpcService(
         if (writing is not null)
             Add(response, await writing, includeAccepted: false);
         if (chunk.Count > 0)
-            Add(response, await ingestor.IngestAsync(chunk, ct), includeAccepted: false);
+            Add(response, await Ingestor.IngestAsync(chunk, ct), includeAccepted: false);
         return response;
 
         async Task FlushAsync()
         {
             if (writing is not null)
                 Add(response, await writing, includeAccepted: false);
-            writing = ingestor.IngestAsync(chunk, ct);
+            writing = Ingestor.IngestAsync(chunk, ct);
             chunk = new List<ReadingRow>(BulkIngestor.ChunkSize);
         }
     }
@@ -279,13 +285,13 @@ public sealed class ReadingsGrpcService(
         Guid.TryParse(text, out var id) ? id : throw new InvalidArgumentException("reading_id", $"'{text}' is not a reading id");
 
     private async Task<Account> FindAccountAsync(UserNumber userNumber, CancellationToken ct) =>
-        await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.UserNumber == userNumber.Value, ct)
+        await Db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.UserNumber == userNumber.Value, ct)
         ?? throw new NotFoundException("account", userNumber.Value);
 
-    private IQueryable<Reading> ReadingsOf(long accountId) => db.Readings.AsNoTracking().Where(r => r.AccountId == accountId);
+    private IQueryable<Reading> ReadingsOf(long accountId) => Db.Readings.AsNoTracking().Where(r => r.AccountId == accountId);
 
     private Task<Dictionary<long, string>> SerialsAsync(long accountId, CancellationToken ct) =>
-        db.Meters.AsNoTracking().Where(m => m.AccountId == accountId).ToDictionaryAsync(m => m.Id, m => m.Serial, ct);
+        Db.Meters.AsNoTracking().Where(m => m.AccountId == accountId).ToDictionaryAsync(m => m.Id, m => m.Serial, ct);
 
     private static RecordReadingResponse ToResponse(ChainReading reading) => new()
     {
