@@ -27,6 +27,12 @@ public sealed class BillingOptions
     /// </summary>
     public bool RunSqliteFastPath { get; set; } = true;
 
+    /// <summary>
+    /// Rows per statement on the SQLite fast path: a batch's bills, lines, claims and new year positions are written
+    /// this many rows per <c>INSERT</c> (claims per <c>UPDATE … FROM (VALUES …)</c>); 1 writes one row per statement.
+    /// </summary>
+    public int RunSqliteRowsPerStatement { get; set; } = 32;
+
     /// <summary>How often the progress stream of a run looks at the run's counters.</summary>
     public int ProgressIntervalMilliseconds { get; set; } = 500;
 }
