@@ -20,9 +20,13 @@ using PaymentsClient = Metering.Contracts.Payments.V1.Payments.PaymentsClient;
 // Usage: dotnet run -c Release --project benchmarks/Metering.Payments.Benchmarks -- [--accounts 1000000]
 //        [--concurrency 64] [--seconds 20] [--connections 4] [--bills 200000] [--keep]
 //        [--h2load [--h2load-processes 8] [--h2load-one-account]] [--client-process [--open-rates 1000,1200]] [--no-in-process]
+//        [--bills-warmup 20000] [--set Section:Key=value ...]
+// With --fsync-probe [count] the program only times the disk's fsync (4 KiB appended, then fsync), as a commit waits for it. (host settings, e.g. --set Database:Checkpoints:Interval=00:00:00.5)
 // With --client <port> the program is the load client that --client-process starts as a child.
 if (args.Contains("--client"))
     return await LoadClient.RunAsync(args);
+if (args.Contains("--fsync-probe"))
+    return FsyncProbe.Run(args);
 var options = BenchmarkOptions.Parse(args);
 var dataDirectory = Path.Combine(Path.GetTempPath(), "metering-payments-bench", Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dataDirectory);
@@ -46,13 +50,16 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["Security:DevelopmentKeys"] = "true",
     ["Security:ChannelRateLimit:PermitsPerSecond"] = "1000000",
 });
+// Settings to compare (checkpoint interval, Payments:PreparedBills, ...), last so that they win.
+builder.Configuration.AddInMemoryCollection(options.Settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
 builder.AddMetering(new PaymentsModule());
 var app = builder.Build();
 app.MapMetering();
 await app.StartAsync();
 
 Console.WriteLine($"Payments benchmark: {options.Accounts:N0} accounts, {options.Concurrency} concurrent gRPC clients over " +
-                  $"{options.Connections} HTTP/2 connections, {options.Seconds} s per phase; SQLite in {dataDirectory}");
+                  $"{options.Connections} HTTP/2 connections, {options.Seconds} s per phase; SQLite in {dataDirectory}" +
+                  string.Concat(options.Settings.Select(s => $"; {s.Key}={s.Value}")));
 
 // 1. Seed the ledger straight into the database (one bill per account): the benchmark measures the channels' calls, not seeding.
 var seeding = Stopwatch.StartNew();
@@ -132,8 +139,21 @@ var replay = options.InProcess
 // 5. Billing's runs reaching the ledger: BillIssued messages of 500 bills each through the bus and the real consumer.
 var bus = app.Services.GetRequiredService<IBus>();
 var billAccounts = Math.Min(options.Bills, userNumbers.Length);
-await bus.Publish(new BillIssued(Guid.NewGuid(), [NewBill(userNumbers[0], 0)], DateTimeOffset.UtcNow)); // warm-up
-await WaitForReceivables(databaseFile, options.Accounts + 1, TimeSpan.FromSeconds(60));
+// Warm-up: the bus, the consumer and SQLite's statements past the JIT's tiers. Measured cold, a 200 000-bill step spent
+// about half its CPU compiling (DOTNET_TieredCompilation=0 halved it); a service filing runs of a million bills does
+// that once. The warm-up bills are of a quarter of their own (0), on the first accounts.
+var warmUp = Math.Max(1, options.BillsWarmUp);
+var warmUpCpu = Process.GetCurrentProcess().TotalProcessorTime;
+var warmUpClock = Stopwatch.StartNew();
+for (var first = 0; first < warmUp; first += BillsPerMessage)
+{
+    var bills = Enumerable.Range(first, Math.Min(BillsPerMessage, warmUp - first))
+        .Select(i => NewBill(userNumbers[i % userNumbers.Length], 0)).ToList();
+    await bus.Publish(new BillIssued(Guid.NewGuid(), bills, DateTimeOffset.UtcNow));
+}
+await WaitForReceivables(databaseFile, options.Accounts + warmUp, TimeSpan.FromMinutes(5));
+var warmUpElapsed = warmUpClock.Elapsed;
+var warmUpCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - warmUpCpu).TotalMilliseconds;
 var billsCpu = Process.GetCurrentProcess().TotalProcessorTime;
 var billsClock = Stopwatch.StartNew();
 for (var first = 0; first < options.Bills; first += BillsPerMessage)
@@ -142,7 +162,7 @@ for (var first = 0; first < options.Bills; first += BillsPerMessage)
         .Select(i => NewBill(userNumbers[i % billAccounts], 1 + i / billAccounts)).ToList();
     await bus.Publish(new BillIssued(Guid.NewGuid(), bills, DateTimeOffset.UtcNow));
 }
-await WaitForReceivables(databaseFile, options.Accounts + 1 + options.Bills, TimeSpan.FromMinutes(10));
+await WaitForReceivables(databaseFile, options.Accounts + warmUp + options.Bills, TimeSpan.FromMinutes(10));
 var billsElapsed = billsClock.Elapsed;
 var billsCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - billsCpu).TotalMilliseconds;
 
@@ -167,6 +187,8 @@ Console.WriteLine();
 Console.WriteLine("| step | bills | messages | seconds | bills/s | CPU µs/bill |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"| warm-up (cold process: JIT tiers) | {warmUp:N0} | {(warmUp + BillsPerMessage - 1) / BillsPerMessage:N0} | {warmUpElapsed.TotalSeconds:F1} | {warmUp / warmUpElapsed.TotalSeconds:N0} | {warmUpCpuMs * 1000 / warmUp:F0} |"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"| BillIssued consumed into the ledger ({BillsPerMessage} bills a message) | {options.Bills:N0} | {(options.Bills + BillsPerMessage - 1) / BillsPerMessage:N0} | {billsElapsed.TotalSeconds:F1} | {options.Bills / billsElapsed.TotalSeconds:N0} | {billsCpuMs * 1000 / Math.Max(1, options.Bills):F0} |"));
 if (h2load is not null)
     Console.WriteLine($"\nGetBalance by h2load: {h2load}");
@@ -182,11 +204,13 @@ if (!options.Keep)
     Directory.Delete(dataDirectory, recursive: true);
 return 0;
 
-// Quarter n after the seeded bill, so that every bill of an account has its own period; ids made as Billing makes them.
+// Quarter n after the seeded bill, so that every bill of an account has its own period; ids made as Billing makes them
+// on SQLite (sequential as text, so that its bills' primary key is appended to), which Payments' bill-id index then
+// also receives in order.
 static IssuedBill NewBill(string userNumber, int quarter)
 {
     var start = new DateOnly(2026, 3, 31).AddMonths(3 * (quarter - 1));
-    return new IssuedBill(NewId.NextGuid(), userNumber, start, start.AddMonths(3), 50_000, 17_158, start.AddMonths(4));
+    return new IssuedBill(NewId.NextSequentialGuid(), userNumber, start, start.AddMonths(3), 50_000, 17_158, start.AddMonths(4));
 }
 
 // The consumer commits each message in its own transaction: counting rows from outside sees the bills as channels would.
@@ -363,7 +387,8 @@ internal static class H2Load
 
 internal sealed record BenchmarkOptions(
     int Accounts, int Concurrency, int Seconds, int Connections, int Bills, bool Keep, bool H2Load,
-    int H2LoadProcesses, bool H2LoadOneAccount, bool ClientProcess, int[] OpenRates, bool InProcess)
+    int H2LoadProcesses, bool H2LoadOneAccount, bool ClientProcess, int[] OpenRates, bool InProcess,
+    IReadOnlyDictionary<string, string> Settings, int BillsWarmUp)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
@@ -378,7 +403,11 @@ internal sealed record BenchmarkOptions(
             Array.IndexOf(args, "--open-rates") is var at and >= 0 && at + 1 < args.Length
                 ? args[at + 1].Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray()
                 : [],
-            !args.Contains("--no-in-process"));
+            !args.Contains("--no-in-process"),
+            args.Select((arg, i) => (arg, i)).Where(a => a.arg == "--set" && a.i + 1 < args.Length)
+                .Select(a => args[a.i + 1].Split('=', 2))
+                .ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : ""),
+            Int("--bills-warmup", 20_000));
     }
 }
 
@@ -506,5 +535,41 @@ internal static class Measure
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
         return Measurement.Of(all, errors, elapsed, firstError, cpu);
+    }
+}
+
+internal static class FsyncProbe
+{
+    /// <summary>
+    /// The disk's own fsync latency, where the benchmark keeps its database: a durable commit waits for one, so no posting
+    /// percentile can be below this distribution's. Appends 4 KiB (a WAL frame) and flushes it to the disk, N times.
+    /// </summary>
+    public static int Run(string[] args)
+    {
+        var at = Array.IndexOf(args, "--fsync-probe");
+        var count = at + 1 < args.Length && int.TryParse(args[at + 1], CultureInfo.InvariantCulture, out var n) ? n : 2_000;
+        var folder = Path.Combine(Path.GetTempPath(), "metering-payments-bench");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, $"fsync-probe-{Environment.ProcessId}.dat");
+        var page = new byte[4096];
+        var latencies = new double[count];
+        var clock = Stopwatch.StartNew();
+        using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                file.Write(page);
+                file.Flush(flushToDisk: true);
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+        }
+        File.Delete(path);
+        Array.Sort(latencies);
+        double P(double p) => latencies[Math.Min(count - 1, (int)Math.Ceiling(p * count) - 1)];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"fsync of 4 KiB appended, {count:N0} times in {folder}: p50 {P(0.5):F2} ms, p90 {P(0.9):F2}, p95 {P(0.95):F2}, " +
+            $"p99 {P(0.99):F2}, p99.9 {P(0.999):F2}, max {latencies[^1]:F2} ms; {count / clock.Elapsed.TotalSeconds:N0} fsyncs/s"));
+        return 0;
     }
 }

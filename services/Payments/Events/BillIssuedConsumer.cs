@@ -2,23 +2,25 @@ using Metering.Contracts.Events;
 using Metering.Hosting.Messaging;
 using Metering.Payments.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Metering.Payments.Events;
 
 /// <summary>
 /// Turns a run's bills into receivables (once per bill id, whichever message carries it), then
 /// lets accounts that hold credit pay their open bills with it, oldest first. On SQLite the bills are
-/// written with prepared commands (<see cref="ReceivableBulkWriter"/>); other providers take the EF Core path.
+/// written by statements on the raw SQLite handle (<see cref="ReceivableBulkWriter"/>); SQL Server, and SQLite
+/// with <c>Payments:PreparedBills=false</c>, take the EF Core path. Both write the same rows and events.
 /// </summary>
-public sealed class BillIssuedConsumer(PaymentsDbContext db, TimeProvider clock)
+public sealed class BillIssuedConsumer(PaymentsDbContext db, TimeProvider clock, IOptions<PaymentsOptions> options)
     : IdempotentConsumer<PaymentsDbContext, BillIssued>(db)
 {
     protected override async Task HandleAsync(BillIssued message, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        if (Db.Database.IsSqlite())
+        if (options.Value.PreparedBills && Db.Database.IsSqlite())
         {
-            var withCredit = await ReceivableBulkWriter.WriteAsync(Db, message, now, cancellationToken);
+            var withCredit = ReceivableBulkWriter.Write(Db, message, now);
             // Rare (accounts that hold credit): EF Core reads the rows just written, in the same transaction.
             foreach (var accountId in withCredit)
             {
@@ -41,6 +43,9 @@ public sealed class BillIssuedConsumer(PaymentsDbContext db, TimeProvider clock)
         var accounts = await Db.LedgerAccounts
             .Where(a => userNumbers.Contains(a.UserNumber))
             .ToDictionaryAsync(a => a.UserNumber, cancellationToken);
+        // Accounts that got a bill, in the order of their first one (the order credit is applied in).
+        var billed = new List<LedgerAccount>();
+        var seen = new HashSet<LedgerAccount>(ReferenceEqualityComparer.Instance);
         foreach (var bill in fresh)
         {
             if (!accounts.TryGetValue(bill.UserNumber, out var account))
@@ -65,13 +70,17 @@ public sealed class BillIssuedConsumer(PaymentsDbContext db, TimeProvider clock)
             // A negative bill (an estimate corrected by a lower actual reading) is never open: it is credit.
             if (bill.AmountFen < 0)
                 account.CreditFen -= bill.AmountFen;
-            // Even a bill alone changes what a concurrent payment would allocate: make that payment retry.
-            account.Touch();
+            if (seen.Add(account))
+                billed.Add(account);
         }
+        // Even a bill alone changes what a concurrent payment would allocate: make that payment retry. Once per
+        // message and account, as on the SQLite path.
+        foreach (var account in billed)
+            account.Touch();
         // Saved now so that the new receivables have their issue order (ids) before credit is allocated.
         await Db.SaveChangesAsync(cancellationToken);
 
-        foreach (var account in accounts.Values)
+        foreach (var account in billed)
             await Ledger.ApplyCreditAsync(Db, account, now, cancellationToken);
     }
 }
