@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using MassTransit;
+using MassTransit.Serialization;
+using Metering.Hosting.Messaging;
 
 namespace Metering.Platform.Tests;
 
@@ -52,9 +54,9 @@ public sealed class BusProbe : IPublishObserver, ISendObserver, IConsumeObserver
 
     public IReadOnlyList<Incoming> Consumed<T>() => _consumed.Where(c => c.Message is T).ToList();
 
-    private void MaybeFail(object message)
+    private void MaybeFail<T>(SendContext<T> context) where T : class
     {
-        if (!_failWhen(message))
+        if (Volatile.Read(ref _failures) <= 0 || !_failWhen(OnTheWire(context)))
             return;
         while (true)
         {
@@ -73,23 +75,38 @@ public sealed class BusProbe : IPublishObserver, ISendObserver, IConsumeObserver
         if (_publishDelay is { } delay)
             return Task.Delay(delay);
         if (_failAfter is { } after)
-            return FailLaterAsync(context.Message, after);
-        MaybeFail(context.Message);
+            return FailLaterAsync(context, after);
+        MaybeFail(context);
         return Task.CompletedTask;
     }
 
-    /// <summary>A broker that refuses a message only after a while (a confirm that comes back negative).</summary>
-    private async Task FailLaterAsync(object message, TimeSpan after)
+    /// <summary>
+    /// The message as consumers will get it. The relay hands MassTransit an empty placeholder and puts the row's
+    /// stored body in the envelope, so that body is read back with MassTransit's own deserializer, as a consumer does.
+    /// </summary>
+    public static T OnTheWire<T>(SendContext<T> context) where T : class
     {
-        if (!_failWhen(message) || Volatile.Read(ref _failures) <= 0)
+        if (context.Serializer is not StoredBodySerializer serializer)
+            return context.Message;
+        var body = serializer.GetMessageBody(context);
+        var received = SystemTextJsonMessageSerializer.Instance.Deserialize(body, context.Headers, context.DestinationAddress);
+        return received.TryGetMessage<T>(out var message) && message is not null
+            ? message
+            : throw new InvalidOperationException($"the relay's envelope holds no {typeof(T).Name}: {body.GetString()}");
+    }
+
+    /// <summary>A broker that refuses a message only after a while (a confirm that comes back negative).</summary>
+    private async Task FailLaterAsync<T>(SendContext<T> context, TimeSpan after) where T : class
+    {
+        if (Volatile.Read(ref _failures) <= 0 || !_failWhen(OnTheWire(context)))
             return;
         await Task.Delay(after);
-        MaybeFail(message);
+        MaybeFail(context);
     }
 
     Task IPublishObserver.PostPublish<T>(PublishContext<T> context)
     {
-        _outgoing.Enqueue(new Outgoing(context.MessageId, context.Message, "publish", Activity.Current?.TraceId));
+        _outgoing.Enqueue(new Outgoing(context.MessageId, OnTheWire(context), "publish", Activity.Current?.TraceId));
         return Task.CompletedTask;
     }
 
@@ -99,14 +116,14 @@ public sealed class BusProbe : IPublishObserver, ISendObserver, IConsumeObserver
     {
         // Publishing also sends (to the message type's exchange); only explicit sends to a queue are ours.
         if (context.DestinationAddress?.AbsolutePath.Contains("platform", StringComparison.Ordinal) == true)
-            MaybeFail(context.Message);
+            MaybeFail(context);
         return Task.CompletedTask;
     }
 
     Task ISendObserver.PostSend<T>(SendContext<T> context)
     {
         if (context.DestinationAddress?.AbsolutePath.Contains("platform", StringComparison.Ordinal) == true)
-            _outgoing.Enqueue(new Outgoing(context.MessageId, context.Message, "send", Activity.Current?.TraceId));
+            _outgoing.Enqueue(new Outgoing(context.MessageId, OnTheWire(context), "send", Activity.Current?.TraceId));
         return Task.CompletedTask;
     }
 

@@ -47,7 +47,7 @@ public sealed class ContractEventsTests : IDisposable
     }
 
     /// <summary>A value for every constructor parameter, none of them default, so that a lost field shows.</summary>
-    private static class Sample
+    internal static class Sample
     {
         private static int _seed = 1;
 

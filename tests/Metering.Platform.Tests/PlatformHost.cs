@@ -82,6 +82,7 @@ public sealed class PlatformHost : IAsyncDisposable
         var probe = new BusProbe();
         builder.Services.AddSingleton(probe);
         builder.Services.AddSingleton<ConsumerLog>();
+        builder.Services.AddSingleton<SampleWitness>();
         if (options.Clock is not null)
             builder.Services.AddSingleton(options.Clock);
 

@@ -32,6 +32,13 @@ public sealed class OutboxOptions
     /// <summary>How long a relay owns claimed rows; a relay that dies leaves them to another after this.</summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// True: the row's stored JSON body goes into MassTransit's envelope as it is (<see cref="StoredBodySerializer"/>).
+    /// False: the body is deserialised and MassTransit serialises the message again, as before 2026-11-29; for
+    /// comparison (the relay benchmark's <c>--reserialize</c>) or should a bus ever need another serializer.
+    /// </summary>
+    public bool PublishStoredBody { get; set; } = true;
+
     /// <summary>Sent rows and inbox records older than this are deleted.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 }
@@ -268,7 +275,11 @@ public sealed class OutboxRelay<TContext>(
     private async Task PublishAsync(OutboxMessage row, CancellationToken cancellationToken)
     {
         var type = MessageTypes.GetOrAdd(row.MessageType, static name => Type.GetType(name, throwOnError: true)!);
-        var message = JsonSerializer.Deserialize(row.Body, type, Outbox.Json)
+        // The stored body goes out as it is; MassTransit's pipeline then only needs an object of the type, so the
+        // body is deserialised only for the types whose fields MassTransit reads (correlation ids).
+        var serializer = _options.PublishStoredBody ? StoredBodySerializer.For(row) : null;
+        var message = (serializer is null ? null : RelayMessages.Placeholder(type))
+            ?? JsonSerializer.Deserialize(row.Body, type, Outbox.Json)
             ?? throw new InvalidOperationException($"outbox row {row.Id} has an empty body");
 
         // Continue the trace of the request that wrote the row: the bus propagates it to consumers.
@@ -277,13 +288,20 @@ public sealed class OutboxRelay<TContext>(
 
         if (row.Destination is null)
         {
-            await bus.Publish(message, type, context => context.MessageId = row.MessageId, cancellationToken);
+            await bus.Publish(message, type, context => Prepare(context, row, serializer), cancellationToken);
         }
         else
         {
             var endpoint = await bus.GetSendEndpoint(new Uri(row.Destination));
-            await endpoint.Send(message, type, context => context.MessageId = row.MessageId, cancellationToken);
+            await endpoint.Send(message, type, context => Prepare(context, row, serializer), cancellationToken);
         }
+    }
+
+    private static void Prepare(SendContext context, OutboxMessage row, StoredBodySerializer? serializer)
+    {
+        context.MessageId = row.MessageId;
+        if (serializer is not null)
+            context.Serializer = serializer;
     }
 
     private static Activity? StartActivity(OutboxMessage row)
