@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Metering.Hosting.Data;
 using SQLitePCL;
 
 namespace Metering.Billing.Data;
@@ -30,7 +31,7 @@ internal sealed class SqliteBillWriter : IDisposable
     private readonly RowBatch _insertBill;
     private readonly RowBatch _insertLine;
     private readonly RowBatch _claimConsumption;
-    private readonly Statement _movePosition;
+    private readonly SqliteRawStatement _movePosition;
     private readonly RowBatch _insertPosition;
     // The id of the bill inserted last, as stored (upper-case text), for its lines and claims.
     private readonly byte[] _billId = new byte[GuidLength];
@@ -53,7 +54,7 @@ internal sealed class SqliteBillWriter : IDisposable
         _insertLine = RowBatch.Insert(_db, "BillLines", ["BillId", "LineNumber", "Year", "Tier", "VolumeLitres",
             "PriceFenPerM3", "AmountFen", "TariffName"], rowsPerStatement, runsAfter: _insertBill);
         _claimConsumption = RowBatch.Claims(_db, rowsPerStatement);
-        _movePosition = new Statement(_db, """
+        _movePosition = new SqliteRawStatement(_db, """
             UPDATE "YearPositions" SET "BilledLitres" = ?1
             WHERE "UserNumber" = ?2 AND "Year" = ?3 AND "BilledLitres" = ?4
             """);
@@ -234,7 +235,7 @@ internal sealed class SqliteBillWriter : IDisposable
             _mustChangeEachRow = mustChangeEachRow;
             var rows = string.Join(", ", Enumerable.Range(0, _rowsPerStatement).Select(r =>
                 "(" + string.Join(", ", Enumerable.Range(r * _columns + 1, _columns).Select(i => $"?{i}")) + ")"));
-            Statement = new Statement(db, sql(rows));
+            Statement = new SqliteRawStatement(db, sql(rows));
         }
 
         /// <summary>Inserts rows into <paramref name="table"/>; the first column is a key that is never NULL.</summary>
@@ -263,7 +264,7 @@ internal sealed class SqliteBillWriter : IDisposable
                       AND "Consumptions"."ConsumptionLitres" = v.column3
                   """);
 
-        public Statement Statement { get; }
+        public SqliteRawStatement Statement { get; }
 
         /// <summary>Parameter offset of the row being bound: its first column is <c>Offset + 1</c>.</summary>
         public int Offset => _pending * _columns;
@@ -294,57 +295,6 @@ internal sealed class SqliteBillWriter : IDisposable
             if (_mustChangeEachRow && changed != rows)
                 throw new DbUpdateConcurrencyException(
                     "a consumption row of the batch was billed or corrected meanwhile; the chunk is retried");
-        }
-    }
-
-    /// <summary>A prepared statement on the raw handle: bind by position, execute, reset for the next row.</summary>
-    private sealed class Statement : IDisposable
-    {
-        private readonly sqlite3 _db;
-        private readonly sqlite3_stmt _statement;
-
-        public Statement(sqlite3 db, string sql)
-        {
-            _db = db;
-            Check(raw.sqlite3_prepare_v2(db, sql, out _statement));
-        }
-
-        /// <summary>Binds UTF-8 text (copied by SQLite); empty text as the empty string, since an empty span binds NULL.</summary>
-        public void Bind(int index, ReadOnlySpan<byte> utf8) =>
-            Check(utf8.IsEmpty ? raw.sqlite3_bind_text(_statement, index, "") : raw.sqlite3_bind_text(_statement, index, utf8));
-
-        public void Bind(int index, byte[]? utf8) =>
-            Check(utf8 is null ? raw.sqlite3_bind_null(_statement, index) : utf8.Length == 0
-                ? raw.sqlite3_bind_text(_statement, index, "") : raw.sqlite3_bind_text(_statement, index, utf8.AsSpan()));
-
-        public void Bind(int index, long value) => Check(raw.sqlite3_bind_int64(_statement, index, value));
-
-        public void Bind(int index, long? value) =>
-            Check(value is { } v ? raw.sqlite3_bind_int64(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
-
-        /// <summary>Runs the statement with the bound values; returns the rows it changed.</summary>
-        public int Execute()
-        {
-            var rc = raw.sqlite3_step(_statement);
-            try
-            {
-                if (rc != raw.SQLITE_DONE)
-                    SqliteException.ThrowExceptionForRC(rc, _db);
-                return raw.sqlite3_changes(_db);
-            }
-            finally
-            {
-                // Ready for the next row, and a failed statement does not stay active in the transaction.
-                raw.sqlite3_reset(_statement);
-            }
-        }
-
-        public void Dispose() => _statement.Dispose();
-
-        private void Check(int rc)
-        {
-            if (rc != raw.SQLITE_OK)
-                SqliteException.ThrowExceptionForRC(rc, _db);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Metering.Contracts.Events;
+using Metering.Hosting.Data;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using SQLitePCL;
@@ -10,7 +11,7 @@ namespace Metering.Payments.Data;
 /// <summary>
 /// Writes a run's bills into the ledger on SQLite in the consumer's transaction, with statements prepared once per
 /// message on the connection's own SQLite handle, values bound by position from UTF-8 bytes formatted into buffers
-/// reused for every bill (<see cref="SqliteStatement"/>). A BillIssued carries hundreds of bills: EF Core's tracked
+/// reused for every bill (<see cref="SqliteRawStatement"/>). A BillIssued carries hundreds of bills: EF Core's tracked
 /// inserts cost several times more per row, and a prepared <c>SqliteCommand</c> per bill spent more on binding by
 /// name, converting strings and building a data reader than SQLite spent on the insert. Bills go in by
 /// <see cref="RowsPerInsert"/> per statement: each statement also pays for its own start and end (the table's
@@ -55,7 +56,7 @@ public static class ReceivableBulkWriter
         var inserted = new List<(long AccountId, long AmountFen)>(RowsPerInsert);
 
         using var one = new SingleBill(handle, runId, issuedAt, now);
-        SqliteStatement? full = null, last = null;
+        SqliteRawStatement? full = null, last = null;
         try
         {
             for (var first = 0; first < bills.Count; first += RowsPerInsert)
@@ -117,7 +118,7 @@ public static class ReceivableBulkWriter
         var withCredit = new List<long>();
         if (touched.Count == 0)
             return withCredit;
-        using (var credit = new SqliteStatement(handle, "UPDATE LedgerAccounts SET CreditFen = CreditFen + ?2 WHERE Id = ?1"))
+        using (var credit = new SqliteRawStatement(handle, "UPDATE LedgerAccounts SET CreditFen = CreditFen + ?2 WHERE Id = ?1"))
         {
             foreach (var (accountId, creditAdded) in touched)
             {
@@ -133,7 +134,7 @@ public static class ReceivableBulkWriter
         foreach (var accountId in touched.Keys)
             ids.Append(accountId.ToString(CultureInfo.InvariantCulture)).Append(',');
         ids[^1] = ']';
-        using var touch = new SqliteStatement(handle, """
+        using var touch = new SqliteRawStatement(handle, """
             UPDATE LedgerAccounts SET Version = Version + 1 WHERE Id IN (SELECT value FROM json_each(?1))
             RETURNING Id, CreditFen
             """);
@@ -151,11 +152,11 @@ public static class ReceivableBulkWriter
     /// outer loop, so the bills go in in the message's order) and goes in unless its id is known. It answers the
     /// account and amount of each bill that went in; a bill whose account is not in the ledger gives no row.
     /// </summary>
-    private static SqliteStatement NewInsert(sqlite3 handle, int rows, string runId, string issuedAt)
+    private static SqliteRawStatement NewInsert(sqlite3 handle, int rows, string runId, string issuedAt)
     {
         var values = string.Join(", ", Enumerable.Range(0, rows).Select(row =>
             "(" + string.Join(", ", Enumerable.Range(3 + 7 * row, 7).Select(i => "?" + i.ToString(CultureInfo.InvariantCulture))) + ")"));
-        var insert = new SqliteStatement(handle, $"""
+        var insert = new SqliteRawStatement(handle, $"""
             INSERT INTO Receivables (BillId, LedgerAccountId, RunId, PeriodStart, PeriodEnd, VolumeLitres, AmountFen, PaidFen,
                                      DueDate, IssuedAt, CancelledAt)
             SELECT v.column1, a.Id, ?1, v.column3, v.column4, v.column5, v.column6, 0, v.column7, ?2, NULL
@@ -175,7 +176,7 @@ public static class ReceivableBulkWriter
     {
         private readonly sqlite3 _handle;
         private readonly string _runId, _issuedAt, _now;
-        private SqliteStatement? _insert, _openAccount;
+        private SqliteRawStatement? _insert, _openAccount;
 
         public SingleBill(sqlite3 handle, string runId, string issuedAt, DateTime now)
         {
@@ -191,7 +192,7 @@ public static class ReceivableBulkWriter
             if (_insert is null)
             {
                 _insert = NewInsert(_handle, 1, _runId, _issuedAt);
-                _openAccount = new SqliteStatement(_handle, """
+                _openAccount = new SqliteRawStatement(_handle, """
                     INSERT INTO LedgerAccounts (UserNumber, CreditFen, Version, CreatedAt) VALUES (?1, 0, 0, ?2)
                     ON CONFLICT (UserNumber) DO NOTHING
                     """);
