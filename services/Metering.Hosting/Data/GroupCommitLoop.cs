@@ -1,39 +1,92 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using Metering.Hosting.Telemetry;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
 namespace Metering.Hosting.Data;
 
+/// <summary>Makes what was committed before the call durable; a pipelined group commit awaits it before answering.</summary>
+public interface ILogFlush
+{
+    Task SyncAsync();
+}
+
 /// <summary>
-/// The queue and loop of a group commit. Every commit of a durable SQLite database waits for the
-/// disk, and one writer at a time may commit; work items that arrive together are therefore
-/// written by one loop in one transaction (see the subclasses' <see cref="WriteAsync"/>) and
-/// answered after the single commit. An item answered with <c>null</c> goes back to its caller's
-/// ordinary path; so does everything still queued when the host stops.
+/// The queue and loop of a group commit. Every commit of a durable SQLite database waits for the disk, and one
+/// writer at a time may commit; work items that arrive together are therefore written by one loop in one
+/// transaction (see the subclasses' <see cref="WriteAsync"/>) and answered after the single commit.
+/// <para>
+/// Pipelined (<c>Database:GroupCommit:SyncOutsideLock</c>, on by default): the batch commits without waiting for
+/// the disk and releases SQLite's write lock; its answers wait for the log's flush (<see cref="SqliteWalSync"/>)
+/// while the loop already writes the next batch. Nothing is answered before it is on the disk, as before, but a
+/// batch no longer waits for the previous batch's disk wait as well as its own.
+/// </para>
+/// An item answered with <c>null</c> goes back to its caller's ordinary path; so does everything still queued when
+/// the host stops.
 /// </summary>
 public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : BackgroundService where TResult : class
 {
-    /// <summary>A queued item and where to answer it. <paramref name="Caller"/> is the request's
-    /// activity: the loop runs outside the request, and events it publishes must continue that trace.</summary>
-    protected sealed record Pending(TItem Item, TaskCompletionSource<TResult?> Answer, Activity? Caller);
+    /// <summary>A queued item, where to answer it, and the answer decided by <see cref="WriteAsync"/>.</summary>
+    /// <remarks><see cref="Caller"/> is the request's activity: the loop runs outside the request, and events it
+    /// publishes must continue that trace.</remarks>
+    protected sealed class Pending(TItem item, Activity? caller)
+    {
+        private TResult? _result;
+        private Exception? _refusal;
+
+        public TItem Item { get; } = item;
+
+        public Activity? Caller { get; } = caller;
+
+        internal TaskCompletionSource<TResult?> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The item's result, given once the batch is committed (and, pipelined, on the disk).</summary>
+        public void Decide(TResult? result) => (_result, _refusal) = (result, null);
+
+        /// <summary>The item's refusal, given as an exception once the batch is committed.</summary>
+        public void Refuse(Exception refusal) => (_result, _refusal) = (null, refusal);
+
+        /// <summary>Back to the caller's own path (the default).</summary>
+        public void HandBack() => (_result, _refusal) = (null, null);
+
+        internal void Release()
+        {
+            if (_refusal is not null)
+                Answer.TrySetException(_refusal);
+            else
+                Answer.TrySetResult(_result);
+        }
+    }
 
     private readonly Channel<Pending> _queue =
         Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
+    /// <summary>The batches whose answers wait for the log's flush, in commit order.</summary>
+    private Task _answering = Task.CompletedTask;
+
+    /// <summary>True when <c>Database:GroupCommit:SyncOutsideLock</c> is on: commit without the disk wait, flush after.</summary>
+    protected static bool SyncOutsideLock(IConfiguration configuration) =>
+        configuration.GetValue("Database:GroupCommit:SyncOutsideLock", true);
+
     /// <summary>The item's result once committed; null when the caller should handle it alone.</summary>
     protected async Task<TResult?> SubmitAsync(TItem item, CancellationToken cancellationToken)
     {
-        var pending = new Pending(item,
-            new TaskCompletionSource<TResult?>(TaskCreationOptions.RunContinuationsAsynchronously), Activity.Current);
+        var pending = new Pending(item, Activity.Current);
         if (!_queue.Writer.TryWrite(pending))
             return null;
         // Once queued, the item is decided whatever the caller does; a cancelled caller just stops waiting.
         return await pending.Answer.Task.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Writes one batch in one transaction and answers every item in it (a result, a
-    /// refusal as an exception, or null for the caller's own path).</summary>
-    protected abstract Task WriteAsync(IReadOnlyList<Pending> batch, CancellationToken stoppingToken);
+    /// <summary>
+    /// Writes one batch in one transaction and decides every item in it (<see cref="Pending.Decide"/>,
+    /// <see cref="Pending.Refuse"/>, or left to the caller's own path). Returns null when the commit waited for the
+    /// disk itself, or the flush to await before the answers go out (a commit made without the disk wait, see
+    /// <see cref="SqliteCommitWithoutSync"/>; the flush is <see cref="SqliteWalSync"/>). A batch that throws is
+    /// handed back whole.
+    /// </summary>
+    protected abstract Task<ILogFlush?> WriteAsync(IReadOnlyList<Pending> batch, CancellationToken stoppingToken);
 
     /// <summary>Runs <paramref name="publish"/> under the caller's activity, so its events join the request's trace.</summary>
     protected static void InCallersTrace(Pending pending, Action publish)
@@ -59,7 +112,25 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
             {
                 while (batch.Count < maxBatch && _queue.Reader.TryRead(out var pending))
                     batch.Add(pending);
-                await WriteAsync(batch, stoppingToken);
+                GroupCommitMetrics.BatchSize.Record(batch.Count);
+                var started = Stopwatch.GetTimestamp();
+                ILogFlush? sync;
+                try
+                {
+                    sync = await WriteAsync(batch, stoppingToken);
+                }
+                catch (Exception) when (!stoppingToken.IsCancellationRequested)
+                {
+                    foreach (var pending in batch)
+                        pending.HandBack();
+                    sync = null;
+                }
+                GroupCommitMetrics.Write.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (sync is null)
+                    foreach (var pending in batch)
+                        pending.Release();
+                else
+                    _answering = AnswerWhenOnDiskAsync(_answering, sync, batch.ToArray());
                 batch.Clear();
             }
         }
@@ -73,6 +144,26 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
                 pending.Answer.TrySetResult(null);
             while (_queue.Reader.TryRead(out var left))
                 left.Answer.TrySetResult(null);
+            await _answering;
         }
+    }
+
+    /// <summary>Answers a committed batch once the log holding it is on the disk, after the batches before it.</summary>
+    private static async Task AnswerWhenOnDiskAsync(Task before, ILogFlush sync, Pending[] batch)
+    {
+        await before;
+        try
+        {
+            await sync.SyncAsync();
+        }
+        catch (Exception ex)
+        {
+            // Committed, but not known to be on the disk: no caller may be told it succeeded (nor to try again).
+            var failure = new IOException("The database could not flush its log to the disk; the outcome is not known to be durable", ex);
+            foreach (var pending in batch)
+                pending.Refuse(failure);
+        }
+        foreach (var pending in batch)
+            pending.Release();
     }
 }

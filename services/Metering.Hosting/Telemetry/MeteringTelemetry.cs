@@ -61,3 +61,16 @@ internal static class OutboxMetrics
     public static readonly Histogram<double> Lag =
         MeteringTelemetry.Meter.CreateHistogram<double>("metering.outbox.lag", "ms", "Time from commit to publish");
 }
+
+/// <summary>Where a group commit's time goes: how many items a batch took, how long it held the write lock, how long the log's flush took.</summary>
+internal static class GroupCommitMetrics
+{
+    public static readonly Histogram<int> BatchSize =
+        MeteringTelemetry.Meter.CreateHistogram<int>("metering.group_commit.batch_size", "{item}", "Items written in one group commit");
+
+    public static readonly Histogram<double> Write =
+        MeteringTelemetry.Meter.CreateHistogram<double>("metering.group_commit.write", "ms", "Time a group commit held the write lock, its commit included");
+
+    public static readonly Histogram<double> Sync =
+        MeteringTelemetry.Meter.CreateHistogram<double>("metering.sqlite.wal_sync", "ms", "Time to flush a SQLite write-ahead log to the disk");
+}

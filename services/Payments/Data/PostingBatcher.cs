@@ -27,6 +27,8 @@ public sealed class PostingBatcher(
     // off by default until a quiet-machine run shows it pays (busy-machine runs could not tell).
     private readonly bool _memoryMap = configuration.GetValue("Payments:MemoryMap", false);
 
+    private readonly bool _syncOutsideLock = SyncOutsideLock(configuration);
+
     public bool Enabled { get; } =
         ServiceDatabase.Provider(configuration) == DatabaseProvider.Sqlite && configuration.GetValue("Payments:GroupCommit", true);
 
@@ -34,14 +36,15 @@ public sealed class PostingBatcher(
     public Task<PostedPayment?> PostAsync(PaymentInstruction instruction, CancellationToken cancellationToken) =>
         SubmitAsync(instruction, cancellationToken);
 
-    protected override async Task WriteAsync(IReadOnlyList<Pending> batch, CancellationToken stoppingToken)
+    protected override async Task<ILogFlush?> WriteAsync(IReadOnlyList<Pending> batch, CancellationToken stoppingToken)
     {
-        var outcomes = new (PostedPayment? Posted, Exception? Refusal)[batch.Count];
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<PaymentsDbContext>();
             using var turn = await gate.EnterAsync(db, stoppingToken);
+            // Pipelined: commit without the disk wait and let the loop answer after the log's flush, outside the lock.
+            await using var withoutSync = _syncOutsideLock ? await SqliteCommitWithoutSync.BeginAsync(db, stoppingToken) : null;
             await using var transaction = await db.Database.BeginTransactionAsync(stoppingToken);
             // Prepared commands instead of EF Core for the posting itself (see SqlitePaymentWriter).
             await using var writer = _preparedCommands ? new SqlitePaymentWriter(db, _memoryMap) : null;
@@ -52,41 +55,34 @@ public sealed class PostingBatcher(
                 await transaction.CreateSavepointAsync(savepoint, stoppingToken);
                 try
                 {
-                    outcomes[i] = (writer is null
+                    batch[i].Decide(writer is null
                         ? await PaymentPoster.PostInTransactionAsync(db, batch[i].Item, now, stoppingToken)
-                        : await writer.PostAsync(batch[i].Item, now, stoppingToken), null);
+                        : await writer.PostAsync(batch[i].Item, now, stoppingToken));
                 }
                 catch (DomainException refusal)
                 {
                     await transaction.RollbackToSavepointAsync(savepoint, stoppingToken);
-                    outcomes[i] = (null, refusal);
+                    batch[i].Refuse(refusal);
                 }
                 catch (Exception ex) when (ex is DbUpdateException or SqliteException { SqliteErrorCode: 19 })
                 {
                     // Left to the caller's own path, which retries or replays it.
                     await transaction.RollbackToSavepointAsync(savepoint, stoppingToken);
+                    batch[i].HandBack();
                 }
                 // Each posting reads its account afresh: no tracked state leaks from one to the next.
                 db.ChangeTracker.Clear();
             }
             if (writer is not null)
                 await writer.WriteEventsAsync(stoppingToken);
+            var sync = withoutSync is null ? null : SqliteWalSync.For(db);
             await transaction.CommitAsync(stoppingToken);
+            return sync;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.LogWarning(ex, "A group commit of {Count} postings failed; each is retried on its own", batch.Count);
-            foreach (var pending in batch)
-                pending.Answer.TrySetResult(null);
-            return;
-        }
-
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (outcomes[i].Refusal is { } refusal)
-                batch[i].Answer.TrySetException(refusal);
-            else
-                batch[i].Answer.TrySetResult(outcomes[i].Posted);
+            throw;
         }
     }
 }

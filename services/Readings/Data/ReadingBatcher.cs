@@ -39,6 +39,8 @@ public sealed class ReadingBatcher(
 
     private static readonly object AuditWritten = new();
 
+    private readonly bool _syncOutsideLock = SyncOutsideLock(configuration);
+
     public bool Enabled { get; } =
         ServiceDatabase.Provider(configuration) == DatabaseProvider.Sqlite && configuration.GetValue("Readings:GroupCommit", true);
 
@@ -57,57 +59,54 @@ public sealed class ReadingBatcher(
     public async Task<bool> WriteAuditAsync(AuditEntry entry, CancellationToken cancellationToken) =>
         await SubmitAsync(new Audit(entry), cancellationToken) is not null;
 
-    protected override async Task WriteAsync(IReadOnlyList<Pending> batch, CancellationToken stoppingToken)
+    protected override async Task<ILogFlush?> WriteAsync(IReadOnlyList<Pending> batch, CancellationToken stoppingToken)
     {
-        var outcomes = new (object? Result, Exception? Refusal)[batch.Count];
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<ReadingsDbContext>();
             using var turn = await gate.EnterAsync(db, stoppingToken);
+            // Pipelined: commit without the disk wait and let the loop answer after the log's flush, outside the lock.
+            await using var withoutSync = _syncOutsideLock ? await SqliteCommitWithoutSync.BeginAsync(db, stoppingToken) : null;
             await using var transaction = await db.Database.BeginTransactionAsync(stoppingToken);
             await using var writer = new SqliteReadingWriter(db);
             var events = new List<OutboxMessage>();
             var now = clock.GetUtcNow();
             for (var i = 0; i < batch.Count; i++)
             {
-                switch (batch[i].Item)
+                var (result, refusal) = batch[i].Item switch
                 {
-                    case Audit audit:
-                        writer.WriteAudit(audit.Entry);
-                        outcomes[i] = (AuditWritten, null);
-                        break;
-                    case Reading reading:
-                        outcomes[i] = _prepared
-                            ? Record(writer, batch[i], reading, events, now)
-                            : await RecordThroughModelAsync(db, transaction, i, batch[i], reading, events, now, stoppingToken);
-                        break;
-                }
+                    Audit audit => Written(writer, audit),
+                    Reading reading when _prepared => Record(writer, batch[i], reading, events, now),
+                    Reading reading => await RecordThroughModelAsync(db, transaction, i, batch[i], reading, events, now, stoppingToken),
+                    _ => (null, null),
+                };
+                if (refusal is not null)
+                    batch[i].Refuse(refusal);
+                else
+                    batch[i].Decide(result);
             }
             // The events in one prepared statement after the readings; the relay is woken by the commit.
             await db.WriteQueuedAsync(events, stoppingToken);
             await db.SaveChangesAsync(stoppingToken);
+            var sync = withoutSync is null ? null : SqliteWalSync.For(db);
             await transaction.CommitAsync(stoppingToken);
+            return sync;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.LogWarning(ex, "A group commit of {Count} readings and audit rows failed; each is written again on its own", batch.Count);
             foreach (var pending in batch)
-            {
                 if (pending.Item is Audit audit)
                     audit.Entry.Id = 0;
-                pending.Answer.TrySetResult(null);
-            }
-            return;
+            throw;
         }
+    }
 
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (outcomes[i].Refusal is { } refusal)
-                batch[i].Answer.TrySetException(refusal);
-            else
-                batch[i].Answer.TrySetResult(outcomes[i].Result);
-        }
+    private static (object? Result, Exception? Refusal) Written(SqliteReadingWriter writer, Audit audit)
+    {
+        writer.WriteAudit(audit.Entry);
+        return (AuditWritten, null);
     }
 
     /// <summary>One reading on the prepared statements: its answer, its refusal, or neither (the caller's own path).</summary>

@@ -1,29 +1,30 @@
 using Microsoft.EntityFrameworkCore;
 
-namespace Metering.Hosting.Messaging;
+namespace Metering.Hosting.Data;
 
 /// <summary>
-/// The relay's own writes (claims and sent marks) on SQLite commit without waiting for the disk
-/// (<c>synchronous=NORMAL</c>, still atomic in WAL mode). Lost on a power cut, a mark only makes the relay publish
-/// those rows again with their fixed message ids, which the consumers' inbox turns into no-ops; a lost claim only
-/// frees rows early. Waiting for the disk twice a pass put the relay's fsyncs in the queue in front of every
-/// request that commits. The connection is pooled, so its setting is put back before it returns to the pool.
+/// Lets a context's SQLite connection commit without waiting for the disk (<c>synchronous=NORMAL</c>: still atomic in
+/// WAL mode, durable at the next checkpoint or <see cref="SqliteWalSync"/>) until disposed. Used by work that either
+/// does not need each commit on the disk (the outbox relay's claims and sent marks: a lost mark only publishes the
+/// rows again with their fixed message ids, which the consumers' inbox turns into no-ops) or waits for the disk
+/// itself after releasing the write lock (a pipelined group commit). The connection is pooled, so its setting is put
+/// back before it returns to the pool. On other providers it does nothing.
 /// </summary>
-internal sealed class RelayDurability : IAsyncDisposable
+public sealed class SqliteCommitWithoutSync : IAsyncDisposable
 {
     private readonly DbContext? _db;
     private readonly long _saved;
 
-    private RelayDurability(DbContext? db, long saved)
+    private SqliteCommitWithoutSync(DbContext? db, long saved)
     {
         _db = db;
         _saved = saved;
     }
 
-    public static async Task<RelayDurability> RelaxAsync(DbContext db, CancellationToken cancellationToken)
+    public static async Task<SqliteCommitWithoutSync> BeginAsync(DbContext db, CancellationToken cancellationToken)
     {
         if (!db.Database.IsSqlite())
-            return new RelayDurability(null, 0);
+            return new SqliteCommitWithoutSync(null, 0);
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
@@ -32,7 +33,7 @@ internal sealed class RelayDurability : IAsyncDisposable
             var saved = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken));
             command.CommandText = "PRAGMA synchronous = NORMAL;";
             await command.ExecuteNonQueryAsync(cancellationToken);
-            return new RelayDurability(db, saved);
+            return new SqliteCommitWithoutSync(db, saved);
         }
         catch
         {
