@@ -29,6 +29,7 @@ internal static class LoadClient
         var seconds = Int("--seconds");
         var rate = Int("--rate");
         var runId = Text("--run");
+        var warmUpSeconds = Int("--warmup");
 
         var userNumbers = Enumerable.Range(0, accounts).Select(i => UserNumber.FromBody(100_000_000 + i).Value).ToArray();
         var channels = Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{port}",
@@ -58,10 +59,12 @@ internal static class LoadClient
             _ => throw new ArgumentException($"--mode {mode}: balance or post"),
         };
 
-        // Warm-up (JIT, connections) with ids of its own, then the measured phase.
+        // Warm-up with ids of its own, the same load as measured: connections, and both processes' JIT past its
+        // tiers (the runtime recompiles hot code for seconds after a new kind of request starts; a service that has
+        // been up for minutes has done so). The host reports what its JIT still compiled during the measured phase.
         var warmUp = rate > 0
-            ? Measure.OpenLoopAsync(concurrency, Math.Min(rate, 200), TimeSpan.FromSeconds(1), (w, s) => call(w, s + 1_000_000_000))
-            : Measure.RunAsync(concurrency, TimeSpan.FromSeconds(1), async (w, s) => { await call(w, s + 1_000_000_000); return 0; });
+            ? Measure.OpenLoopAsync(concurrency, rate, TimeSpan.FromSeconds(warmUpSeconds), (w, s) => call(w, s + 1_000_000_000))
+            : Measure.RunAsync(concurrency, TimeSpan.FromSeconds(warmUpSeconds), async (w, s) => { await call(w, s + 1_000_000_000); return 0; });
         await warmUp;
         Console.WriteLine(ReadyLine);
         var result = rate > 0
@@ -74,7 +77,7 @@ internal static class LoadClient
     }
 
     /// <summary>The host's side: runs a child client and measures this process's CPU over its measured phase only.</summary>
-    public static async Task<(Measurement Client, TimeSpan HostCpu)> DriveAsync(
+    public static async Task<(Measurement Client, HostShare Host)> DriveAsync(
         int port, string mode, int rate, BenchmarkOptions options, string runId)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
@@ -90,6 +93,7 @@ internal static class LoadClient
                      "--connections", options.Connections.ToString(CultureInfo.InvariantCulture),
                      "--seconds", options.Seconds.ToString(CultureInfo.InvariantCulture),
                      "--rate", rate.ToString(CultureInfo.InvariantCulture), "--run", runId,
+                     "--warmup", options.WarmUpSeconds.ToString(CultureInfo.InvariantCulture),
                  })
             start.ArgumentList.Add(argument);
         // The client is a plain workstation-GC process: it should not take the host's cores for its heaps.
@@ -97,20 +101,33 @@ internal static class LoadClient
         // Not the profiler's port, when the host runs under dotnet-trace.
         start.Environment.Remove("DOTNET_DiagnosticPorts");
         using var process = Process.Start(start) ?? throw new InvalidOperationException("the client did not start");
-        TimeSpan? cpuAtStart = null;
+        HostShare? atStart = null;
         Measurement? measured = null;
-        TimeSpan hostCpu = default;
+        HostShare host = default;
         while (await process.StandardOutput.ReadLineAsync() is { } line)
         {
             if (line == ReadyLine)
-                cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+                atStart = HostShare.Now();
             else if (line.StartsWith(ResultLine, StringComparison.Ordinal))
             {
-                hostCpu = Process.GetCurrentProcess().TotalProcessorTime - (cpuAtStart ?? TimeSpan.Zero);
+                host = HostShare.Now() - (atStart ?? default);
                 measured = Measurement.Deserialize(line[(ResultLine.Length + 1)..]);
             }
         }
         await process.WaitForExitAsync();
-        return (measured ?? throw new InvalidOperationException($"the {mode} client exited ({process.ExitCode}) without a result"), hostCpu);
+        return (measured ?? throw new InvalidOperationException($"the {mode} client exited ({process.ExitCode}) without a result"), host);
     }
+}
+
+/// <summary>This (the host's) process's CPU and JIT work, as counters to subtract.</summary>
+internal readonly record struct HostShare(TimeSpan Cpu, long JitMethods, TimeSpan JitTime)
+{
+    public static HostShare Now()
+    {
+        using var self = Process.GetCurrentProcess();
+        return new HostShare(self.TotalProcessorTime, System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
+    }
+
+    public static HostShare operator -(HostShare end, HostShare start) =>
+        new(end.Cpu - start.Cpu, end.JitMethods - start.JitMethods, end.JitTime - start.JitTime);
 }

@@ -20,7 +20,7 @@ using PaymentsClient = Metering.Contracts.Payments.V1.Payments.PaymentsClient;
 // Usage: dotnet run -c Release --project benchmarks/Metering.Payments.Benchmarks -- [--accounts 1000000]
 //        [--concurrency 64] [--seconds 20] [--connections 4] [--bills 200000] [--keep]
 //        [--h2load [--h2load-processes 8] [--h2load-one-account]] [--client-process [--open-rates 1000,1200]] [--no-in-process]
-//        [--bills-warmup 20000] [--set Section:Key=value ...]
+//        [--bills-warmup 20000] [--warmup 15] [--set Section:Key=value ...]
 // With --fsync-probe [count] the program only times the disk's fsync (4 KiB appended, then fsync), as a commit waits for it. (host settings, e.g. --set Database:Checkpoints:Interval=00:00:00.5)
 // With --client <port> the program is the load client that --client-process starts as a child.
 if (args.Contains("--client"))
@@ -94,11 +94,11 @@ var balance = options.InProcess
 var h2load = options.H2Load ? await H2Load.RunAsync(port, userNumbers, options) : null;
 
 // 2c. Optional: the load client in a child process (random accounts, percentiles, the host's CPU apart).
-var separate = new List<(string Name, Measurement Client, TimeSpan HostCpu)>();
+var separate = new List<(string Name, Measurement Client, HostShare Host)>();
 if (options.ClientProcess)
 {
     var run = await LoadClient.DriveAsync(port, "balance", 0, options, "balance");
-    separate.Add(("GetBalance, closed loop", run.Client, run.HostCpu));
+    separate.Add(("GetBalance, closed loop", run.Client, run.Host));
 }
 
 // 3. Payment posting: every request a new transaction of a random account, committed before it is answered.
@@ -117,11 +117,11 @@ var posting = options.InProcess
 if (options.ClientProcess)
 {
     var closed = await LoadClient.DriveAsync(port, "post", 0, options, "closed");
-    separate.Add(("PostPayment (new), closed loop", closed.Client, closed.HostCpu));
+    separate.Add(("PostPayment (new), closed loop", closed.Client, closed.Host));
     foreach (var rate in options.OpenRates)
     {
         var open = await LoadClient.DriveAsync(port, "post", rate, options, $"open{rate}");
-        separate.Add(($"PostPayment (new), open loop at {rate:N0}/s", open.Client, open.HostCpu));
+        separate.Add(($"PostPayment (new), open loop at {rate:N0}/s", open.Client, open.Host));
     }
 }
 
@@ -178,10 +178,10 @@ if (balance is not null && posting is not null && replay is not null)
 if (separate.Count > 0)
 {
     Console.WriteLine();
-    Console.WriteLine($"| operation ({options.Accounts:N0} accounts, {options.Concurrency} clients in a child process, {options.Connections} connections) | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | max ms | host CPU ms/request | client CPU ms/request |");
-    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    foreach (var (name, client, hostCpu) in separate)
-        Console.WriteLine(client.Row(name, hostCpu));
+    Console.WriteLine($"| operation ({options.Accounts:N0} accounts, {options.Concurrency} clients in a child process, {options.Connections} connections, after {options.WarmUpSeconds} s of warm-up) | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | max ms | host CPU ms/request | client CPU ms/request | host JIT during it |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    foreach (var (name, client, host) in separate)
+        Console.WriteLine(client.Row(name, host));
 }
 Console.WriteLine();
 Console.WriteLine("| step | bills | messages | seconds | bills/s | CPU µs/bill |");
@@ -388,7 +388,7 @@ internal static class H2Load
 internal sealed record BenchmarkOptions(
     int Accounts, int Concurrency, int Seconds, int Connections, int Bills, bool Keep, bool H2Load,
     int H2LoadProcesses, bool H2LoadOneAccount, bool ClientProcess, int[] OpenRates, bool InProcess,
-    IReadOnlyDictionary<string, string> Settings, int BillsWarmUp)
+    IReadOnlyDictionary<string, string> Settings, int BillsWarmUp, int WarmUpSeconds)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
@@ -407,7 +407,7 @@ internal sealed record BenchmarkOptions(
             args.Select((arg, i) => (arg, i)).Where(a => a.arg == "--set" && a.i + 1 < args.Length)
                 .Select(a => args[a.i + 1].Split('=', 2))
                 .ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : ""),
-            Int("--bills-warmup", 20_000));
+            Int("--bills-warmup", 20_000), Int("--warmup", 15));
     }
 }
 
@@ -431,10 +431,11 @@ internal sealed record Measurement(
             $"| {name} | {Requests:N0} | {Errors:N0} | {Rate:N0} | {P50:F2} | {P95:F2} | {P99:F2} | {ProcessorTime.TotalMilliseconds / Math.Max(1, Requests):F2} |")
         + ErrorNote(name);
 
-    /// <summary>With the clients in their own process: the host's CPU per request and the client's apart.</summary>
-    public string Row(string name, TimeSpan hostCpu) =>
+    /// <summary>With the clients in their own process: the host's CPU per request and the client's apart, and what
+    /// the host's JIT compiled meanwhile (a measurement taken while the runtime still tiers up code is not steady).</summary>
+    public string Row(string name, HostShare host) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {Requests:N0} | {Errors:N0} | {Rate:N0} | {P50:F2} | {P95:F2} | {P99:F2} | {Max:F2} | {hostCpu.TotalMilliseconds / Math.Max(1, Requests):F3} | {ProcessorTime.TotalMilliseconds / Math.Max(1, Requests):F3} |")
+            $"| {name} | {Requests:N0} | {Errors:N0} | {Rate:N0} | {P50:F2} | {P95:F2} | {P99:F2} | {Max:F2} | {host.Cpu.TotalMilliseconds / Math.Max(1, Requests):F3} | {ProcessorTime.TotalMilliseconds / Math.Max(1, Requests):F3} | {host.JitMethods:N0} methods, {host.JitTime.TotalMilliseconds:N0} ms |")
         + ErrorNote(name);
 
     private string ErrorNote(string name) => FirstError is null ? "" : $"\n\nfirst error of {name}: {FirstError}";
