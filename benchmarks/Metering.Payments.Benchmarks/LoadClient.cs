@@ -119,15 +119,17 @@ internal static class LoadClient
     }
 }
 
-/// <summary>This (the host's) process's CPU and JIT work, as counters to subtract.</summary>
-internal readonly record struct HostShare(TimeSpan Cpu, long JitMethods, TimeSpan JitTime)
+/// <summary>This (the host's) process's CPU, JIT work and garbage collections, as counters to subtract.</summary>
+internal readonly record struct HostShare(TimeSpan Cpu, long JitMethods, TimeSpan JitTime, int Gen0, int Gen1, int Gen2, TimeSpan GcPause)
 {
     public static HostShare Now()
     {
         using var self = Process.GetCurrentProcess();
-        return new HostShare(self.TotalProcessorTime, System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
+        return new HostShare(self.TotalProcessorTime, System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime(),
+            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
     }
 
     public static HostShare operator -(HostShare end, HostShare start) =>
-        new(end.Cpu - start.Cpu, end.JitMethods - start.JitMethods, end.JitTime - start.JitTime);
+        new(end.Cpu - start.Cpu, end.JitMethods - start.JitMethods, end.JitTime - start.JitTime,
+            end.Gen0 - start.Gen0, end.Gen1 - start.Gen1, end.Gen2 - start.Gen2, end.GcPause - start.GcPause);
 }
