@@ -57,14 +57,30 @@ Console.WriteLine($"Seeded {options.Accounts:N0} accounts in {seeding.Elapsed.To
 // events, then (after the relay has drained) single readings again. The host's CPU is taken around the bulk phase.
 var hostCpuAtBulkStart = TimeSpan.Zero;
 var hostCpuOfBulk = TimeSpan.Zero;
+// Where the host's CPU went: the chunks' own threads measuring and writing (BulkIngestor's metrics), and the JIT.
+var bulkThreadCpu = new BulkThreadCpu();
+var jitAtBulkStart = TimeSpan.Zero;
+var jitOfBulk = TimeSpan.Zero;
+var gcAtBulkStart = (Gen0: 0, Gen1: 0, Gen2: 0, Pause: TimeSpan.Zero);
+var gcOfBulk = gcAtBulkStart;
 Task<TimeSpan>? drain = null;
 var singleCpuAtStart = TimeSpan.Zero;
 var singleCpu = new List<TimeSpan>();
 var phases = new HostPhases(
-    BulkStarting: () => hostCpuAtBulkStart = ProcessCpu(),
+    BulkStarting: () =>
+    {
+        bulkThreadCpu.Start();
+        jitAtBulkStart = System.Runtime.JitInfo.GetCompilationTime();
+        gcAtBulkStart = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+        hostCpuAtBulkStart = ProcessCpu();
+    },
     BulkDone: () =>
     {
         hostCpuOfBulk = ProcessCpu() - hostCpuAtBulkStart;
+        jitOfBulk = System.Runtime.JitInfo.GetCompilationTime() - jitAtBulkStart;
+        gcOfBulk = (GC.CollectionCount(0) - gcAtBulkStart.Gen0, GC.CollectionCount(1) - gcAtBulkStart.Gen1,
+            GC.CollectionCount(2) - gcAtBulkStart.Gen2, GC.GetTotalPauseDuration() - gcAtBulkStart.Pause);
+        bulkThreadCpu.Stop();
         // The relay's drain is timed from the bulk load's answer, alongside the first single-reading phase.
         drain = WaitForRelayAsync(databaseFile);
     },
@@ -97,6 +113,9 @@ var cpuSplit = options.InProcess
         $"= host {hostCpuOfBulk.TotalSeconds:F1} s ({hostPerReading:F0} µs per reading) + load generator {report.GeneratorCpuSeconds:F1} s ({report.GeneratorCpuSeconds * perReading:F0} µs per reading)");
 var totalCpu = hostCpuOfBulk.TotalSeconds + (options.InProcess ? 0 : report.GeneratorCpuSeconds);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nBulk: {report.BulkSeconds:F1} s end to end; CPU {totalCpu:F1} s {cpuSplit}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"Bulk, host: chunks measured {bulkThreadCpu.MeasureSeconds * perReading:F1} µs + written {bulkThreadCpu.WriteSeconds * perReading:F1} µs thread CPU per reading; JIT {jitOfBulk.TotalSeconds:F1} s ({jitOfBulk.TotalSeconds * perReading:F1} µs per reading); " +
+    $"GCs {gcOfBulk.Gen0}/{gcOfBulk.Gen1}/{gcOfBulk.Gen2} (gen 0/1/2), paused {gcOfBulk.Pause.TotalSeconds:F2} s"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Single readings: {(options.InProcess ? "CPU (host and load generator)" : "host CPU")} per request {PerRequest(singleCpu[0], report.RequestsWhileRelaying)} while the relay published, " +
     $"{PerRequest(singleCpu[1], report.RequestsAfterRelay)} after"));
@@ -233,5 +252,51 @@ internal static class Measure
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
         return new Measurement(all.Length, errors, elapsed, all, firstError);
+    }
+}
+
+/// <summary>Sums the bulk chunks' thread CPU (BulkIngestor's metrics) between Start and Stop.</summary>
+internal sealed class BulkThreadCpu : IDisposable
+{
+    private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+    private double _measure;
+    private double _write;
+    private volatile bool _on;
+
+    public BulkThreadCpu()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == Metering.Readings.Data.BulkIngestor.Metrics.Name)
+                listener.EnableMeasurementEvents(instrument);
+        };
+        _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (!_on)
+                return;
+            if (instrument.Name.EndsWith("measure_cpu", StringComparison.Ordinal))
+                Add(ref _measure, value);
+            else
+                Add(ref _write, value);
+        });
+        _listener.Start();
+    }
+
+    public double MeasureSeconds => Volatile.Read(ref _measure);
+    public double WriteSeconds => Volatile.Read(ref _write);
+
+    public void Start() => _on = true;
+    public void Stop() => _on = false;
+
+    public void Dispose() => _listener.Dispose();
+
+    private static void Add(ref double total, double value)
+    {
+        double seen, next;
+        do
+        {
+            seen = Volatile.Read(ref total);
+            next = seen + value;
+        } while (Interlocked.CompareExchange(ref total, next, seen) != seen);
     }
 }

@@ -5,6 +5,7 @@ using Metering.Billing.Domain;
 using Metering.Billing.Grpc;
 using Metering.Contracts.Events;
 using Metering.Hosting.Messaging;
+using Metering.Hosting.Telemetry;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;

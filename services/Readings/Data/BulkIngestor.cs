@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using Metering.Contracts.Events;
 using Metering.Domain;
 using Metering.Hosting.Messaging;
+using Metering.Hosting.Telemetry;
 using Metering.Readings.Domain;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -34,7 +36,13 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
     /// </summary>
     private readonly bool _fastPath = configuration.GetValue("Readings:SqliteFastPath", true);
 
-    /// <summary>Rows written per transaction.</summary>
+    /// <summary>Rows per chunk: <c>Readings:BulkChunkSize</c> (tests use small chunks to cross chunk boundaries).</summary>
+    public int ChunkRows { get; } = Math.Max(1, configuration.GetValue("Readings:BulkChunkSize", ChunkSize));
+
+    /// <summary>Whether bulk loads measure the next chunk while the last one is written (<see cref="BulkPipeline"/>).</summary>
+    public bool Pipelined { get; } = configuration.GetValue("Readings:BulkPipeline", true);
+
+    /// <summary>Rows written per transaction, unless configured otherwise.</summary>
     public const int ChunkSize = 5_000;
 
     /// <summary>Readings per <c>ReadingBatchAccepted</c> message.</summary>
@@ -42,7 +50,28 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
 
     private const int MaxAttempts = 3;
 
+    /// <summary>
+    /// The thread CPU that chunks spend being measured (loading chains, the rules) and written (the statements and the
+    /// commit), in seconds: the bulk path's two halves, which <see cref="BulkPipeline"/> runs side by side. The benchmark
+    /// reports them per reading.
+    /// </summary>
+    public static readonly System.Diagnostics.Metrics.Meter Metrics = new("Metering.Readings.Bulk");
+
+    private static readonly Counter<double> MeasureCpu = Metrics.CreateCounter<double>("metering.readings.bulk.measure_cpu", "s");
+    private static readonly Counter<double> WriteCpu = Metrics.CreateCounter<double>("metering.readings.bulk.write_cpu", "s");
+
     public async Task<IngestResult[]> IngestAsync(IReadOnlyList<ReadingRow> rows, CancellationToken cancellationToken)
+    {
+        var chunk = Check(rows);
+        await MeasureAsync(chunk, cancellationToken);
+        return await WriteAsync(chunk, cancellationToken);
+    }
+
+    /// <summary>
+    /// The checks that need no database (user number, date, register); the rows that pass are measured by
+    /// <see cref="MeasureAsync"/>. <see cref="BulkPipeline"/> needs their accounts before it measures.
+    /// </summary>
+    public BulkChunk Check(IReadOnlyList<ReadingRow> rows)
     {
         var results = new IngestResult[rows.Count];
         var today = calendar.Today(clock.GetUtcNow());
@@ -63,37 +92,35 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
                 results[i] = Refused(row, refusal);
             }
         }
-        if (valid.Count == 0)
-            return results;
-
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await WriteAsync(rows, valid, results, cancellationToken);
-                return results;
-            }
-            // Another writer moved a chain head of this chunk: load the chunk again and measure again.
-            catch (DbUpdateException ex) when (attempt < MaxAttempts)
-            {
-                db.ChangeTracker.Clear();
-                logger.LogInformation(ex, "A bulk chunk of {Rows} rows met a concurrent reading (attempt {Attempt}); retrying", rows.Count, attempt);
-            }
-            finally
-            {
-                db.ChangeTracker.Clear();
-            }
-        }
+        return new BulkChunk(rows, valid, results);
     }
 
-    private async Task WriteAsync(IReadOnlyList<ReadingRow> rows, List<(int Index, string UserNumber, DateOnly ReadOn)> valid,
-        IngestResult[] results, CancellationToken cancellationToken)
+    /// <summary>Loads the chains of the chunk's accounts and runs every checked row through the rules (no writing).</summary>
+    public async Task MeasureAsync(BulkChunk chunk, CancellationToken cancellationToken)
     {
+        chunk.Chains = null;
+        if (chunk.Valid.Count == 0)
+            return;
+        var rows = chunk.Rows;
+        var results = chunk.Results;
         var sqlite = db.Database.IsSqlite() && _fastPath;
-        var chains = await ChainStore.LoadAsync(db, valid.Select(v => v.UserNumber).ToList(), valid.Min(v => v.ReadOn),
-            valid.Max(v => v.ReadOn), cancellationToken, track: !sqlite);
+        var thread = Environment.CurrentManagedThreadId;
+        var cpu = ThreadCpuClock.Now();
+        Dictionary<string, LoadedChain> chains;
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            if (sqlite)
+                SqliteBulkWriter.PrepareConnection(db);
+            chains = await ChainStore.LoadAsync(db, chunk.Valid.Select(v => v.UserNumber).ToList(), chunk.Valid.Min(v => v.ReadOn),
+                chunk.Valid.Max(v => v.ReadOn), cancellationToken, track: !sqlite);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
         var now = clock.GetUtcNow();
-        foreach (var (index, userNumber, readOn) in valid)
+        foreach (var (index, userNumber, readOn) in chunk.Valid)
         {
             var row = rows[index];
             try
@@ -117,10 +144,76 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
                 results[index] = Refused(row, refusal);
             }
         }
+        chunk.Chains = chains;
+        chunk.MeasuredAt = now;
+        Record(MeasureCpu, thread, cpu);
+    }
 
+    /// <summary>The calling thread's CPU since <paramref name="since"/>, when the work did not move to another thread.</summary>
+    private static void Record(Counter<double> counter, int thread, TimeSpan since)
+    {
+        if (counter.Enabled && thread == Environment.CurrentManagedThreadId)
+            counter.Add((ThreadCpuClock.Now() - since).TotalSeconds);
+    }
+
+    /// <summary>
+    /// Writes what <see cref="MeasureAsync"/> recorded, in one transaction; when another writer moved one of the chunk's
+    /// chain heads meanwhile, the chunk is measured again and written again (up to three times).
+    /// </summary>
+    public async Task<IngestResult[]> WriteAsync(BulkChunk chunk, CancellationToken cancellationToken)
+    {
+        if (chunk.Valid.Count == 0)
+            return chunk.Results;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (chunk.Chains is null)
+                    await MeasureAsync(chunk, cancellationToken);
+                await WriteMeasuredAsync(chunk, cancellationToken);
+                return chunk.Results;
+            }
+            // Another writer moved a chain head of this chunk: load the chunk again and measure again.
+            catch (DbUpdateException ex) when (attempt < MaxAttempts)
+            {
+                chunk.Chains = null;
+                db.ChangeTracker.Clear();
+                logger.LogInformation(ex, "A bulk chunk of {Rows} rows met a concurrent reading (attempt {Attempt}); retrying", chunk.Rows.Count, attempt);
+            }
+            finally
+            {
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
+
+    private async Task WriteMeasuredAsync(BulkChunk chunk, CancellationToken cancellationToken)
+    {
+        var sqlite = db.Database.IsSqlite() && _fastPath;
+        var chains = chunk.Chains!;
+        var now = chunk.MeasuredAt;
         // The rules ran on what was loaded; only the write queues behind the gate. A chain moved meanwhile
         // fails its head check and the chunk is measured again.
         using var writing = await gate.EnterAsync(db, cancellationToken);
+        var thread = Environment.CurrentManagedThreadId;
+        var cpu = ThreadCpuClock.Now();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            if (sqlite)
+                SqliteBulkWriter.PrepareConnection(db);
+            await WriteInTransactionAsync(chains, now, sqlite, cancellationToken);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+        Record(WriteCpu, thread, cpu);
+    }
+
+    private async Task WriteInTransactionAsync(Dictionary<string, LoadedChain> chains, DateTimeOffset now, bool sqlite,
+        CancellationToken cancellationToken)
+    {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var events = new List<ReadingAccepted>();
         if (sqlite)
@@ -135,8 +228,12 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
             foreach (var loaded in chains.Values)
                 events.AddRange(ChainStore.Stage(db, loaded, now));
         }
+        var queued = new List<OutboxMessage>();
         foreach (var batch in events.Chunk(EventBatchSize))
-            db.Publish(new ReadingBatchAccepted(batch, now));
+            queued.Add(db.Publish(new ReadingBatchAccepted(batch, now)));
+        // On SQLite the outbox rows go in through one prepared insert rather than EF Core's update pipeline.
+        if (sqlite)
+            await db.WriteQueuedAsync(queued, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
@@ -145,4 +242,32 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
         new(row.Row, row.UserNumber, IngestOutcome.Refused,
             Field: (refusal as InvalidArgumentException)?.Field,
             Reason: refusal is InvalidArgumentException invalid ? invalid.Reason : refusal.Message);
+}
+
+/// <summary>
+/// A chunk of a bulk load on its way through <see cref="BulkIngestor"/>: the rows, those that passed the checks
+/// needing no database, every row's result so far, and (once measured) the chains with the readings to write.
+/// </summary>
+public sealed class BulkChunk(IReadOnlyList<ReadingRow> rows, List<(int Index, string UserNumber, DateOnly ReadOn)> valid,
+    IngestResult[] results)
+{
+    public IReadOnlyList<ReadingRow> Rows { get; } = rows;
+    public List<(int Index, string UserNumber, DateOnly ReadOn)> Valid { get; } = valid;
+    public IngestResult[] Results { get; } = results;
+    internal Dictionary<string, LoadedChain>? Chains { get; set; }
+    internal DateTimeOffset MeasuredAt { get; set; }
+
+    /// <summary>Whether any checked row of this chunk belongs to an account that <paramref name="other"/> writes.</summary>
+    public bool SharesAccountsWith(BulkChunk other)
+    {
+        if (other.Valid.Count == 0 || Valid.Count == 0)
+            return false;
+        var accounts = new HashSet<string>(other.Valid.Count);
+        foreach (var v in other.Valid)
+            accounts.Add(v.UserNumber);
+        foreach (var v in Valid)
+            if (accounts.Contains(v.UserNumber))
+                return true;
+        return false;
+    }
 }

@@ -80,14 +80,17 @@ internal static class SqliteChainReader
             if (accounts.Count > 0)
             {
                 // [account, head sequence, 1 when nothing is summed]: readings after the head (written meanwhile) are left out,
-                // as the chain would leave them out, and the head itself came with the account.
+                // as the chain would leave them out, and the head itself came with the account. Both statements read the
+                // account's readings by date from IX_Readings_AccountId_ReadOn_Usage, which holds every column they filter
+                // and sum on ('+' keeps SQLite from walking the account's whole history by sequence instead): only the
+                // readings loaded one by one are looked up in the table.
                 var keys = JsonArray(accounts.Values.Select(a => string.Create(CultureInfo.InvariantCulture,
                     $"[{a.Account.Id},{a.Head.Sequence},{(a.Head.Kind == ReadingKind.Estimated ? 1 : 0)}]")));
                 await using (var query = Command(connection, transaction, $$"""
                     SELECT r."AccountId", {{Packed}}
                     FROM json_each($keys) AS k
                     JOIN "Readings" AS r ON r."AccountId" = k.value ->> 0
-                    WHERE r."ReadOn" >= $since AND r."Sequence" < k.value ->> 1
+                    WHERE r."ReadOn" >= $since AND +r."Sequence" < k.value ->> 1
                       AND (k.value ->> 2 = 1 OR r."ReadOn" <= $after OR r."ReadOn" >= $before)
                     """))
                 {

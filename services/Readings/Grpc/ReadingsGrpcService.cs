@@ -21,7 +21,6 @@ public sealed class ReadingsGrpcService(IServiceProvider services, UtilityCalend
     private ReadingsDbContext Db => services.GetRequiredService<ReadingsDbContext>();
     private ReadingRecorder Recorder => services.GetRequiredService<ReadingRecorder>();
     private ReadingCorrector Corrector => services.GetRequiredService<ReadingCorrector>();
-    private BulkIngestor Ingestor => services.GetRequiredService<BulkIngestor>();
 
     /// <summary>A route file sent as one JSON/gRPC request; larger loads use <see cref="StreamReadings"/>.</summary>
     public const int MaxImportRows = 100_000;
@@ -121,20 +120,24 @@ public sealed class ReadingsGrpcService(IServiceProvider services, UtilityCalend
         if (request.Limit is < 0 or > 1000)
             throw new InvalidArgumentException("limit", $"must be 0–1000, got {request.Limit}");
         var limit = request.Limit == 0 ? 100 : request.Limit;
-        var held = await (
-                from r in Db.Readings.AsNoTracking()
-                where r.Status == ReadingStatus.Held
-                join a in Db.Accounts on r.AccountId equals a.Id
-                join m in Db.Meters on r.MeterId equals m.Id
-                orderby r.RecordedAt, r.Id
-                select new { Reading = r, a.UserNumber, m.Serial })
-            .Take(limit)
-            .ToListAsync(context.CancellationToken);
+        var held = await HeldReadings(Db, limit).ToListAsync(context.CancellationToken);
         return new ListHeldReadingsResponse
         {
             Readings = { held.Select(h => ToProto(h.Reading, h.UserNumber, new Dictionary<long, string> { [h.Reading.MeterId] = h.Serial })) },
         };
     }
+
+    /// <summary>The oldest held readings first (served by the index of held readings, IX_Readings_Held).</summary>
+    public static IQueryable<HeldReading> HeldReadings(ReadingsDbContext db, int limit) => (
+            from r in db.Readings.AsNoTracking()
+            where r.Status == ReadingStatus.Held
+            join a in db.Accounts on r.AccountId equals a.Id
+            join m in db.Meters on r.MeterId equals m.Id
+            orderby r.RecordedAt, r.Id
+            select new HeldReading(r, a.UserNumber, m.Serial))
+        .Take(limit);
+
+    public sealed record HeldReading(Reading Reading, string UserNumber, string Serial);
 
     public override async Task<ReadingHistory> GetReadingHistory(GetReadingHistoryRequest request, ServerCallContext context)
     {
@@ -188,8 +191,10 @@ public sealed class ReadingsGrpcService(IServiceProvider services, UtilityCalend
         if (rows.Count > MaxImportRows)
             throw new InvalidArgumentException("csv", $"has {rows.Count} rows; send at most {MaxImportRows} per request, or use StreamReadings");
         var response = new ImportReadingsResponse();
-        foreach (var chunk in rows.Chunk(BulkIngestor.ChunkSize))
-            Add(response, await Ingestor.IngestAsync(chunk, context.CancellationToken), includeAccepted: true);
+        await using var pipeline = new BulkPipeline(services, results => Add(response, results, includeAccepted: true));
+        foreach (var chunk in rows.Chunk(pipeline.ChunkRows))
+            await pipeline.AddAsync(chunk, context.CancellationToken);
+        await pipeline.CompleteAsync();
         return response;
     }
 
@@ -197,10 +202,11 @@ public sealed class ReadingsGrpcService(IServiceProvider services, UtilityCalend
     {
         var ct = context.CancellationToken;
         var response = new ImportReadingsResponse();
-        var chunk = new List<ReadingRow>(BulkIngestor.ChunkSize);
+        // One chunk is written while the next is received and measured: the stream and the database work side by side.
+        await using var pipeline = new BulkPipeline(services, results => Add(response, results, includeAccepted: false));
+        var chunkRows = pipeline.ChunkRows;
+        var chunk = new List<ReadingRow>(chunkRows);
         long number = 0;
-        // One chunk is written while the next is received: the stream and the database work side by side.
-        Task<IngestResult[]>? writing = null;
         await foreach (var message in requestStream.ReadAllAsync(ct))
         {
             // A message is one row, or a batch of rows (meter-data systems send thousands per message).
@@ -214,25 +220,22 @@ public sealed class ReadingsGrpcService(IServiceProvider services, UtilityCalend
                 {
                     chunk.Add(row.Rows.Count == 0 ? FromProto(++number, row) : Malformed(++number, row, "batches do not nest"));
                     // A large batch is cut into chunks like a stream of single rows.
-                    if (chunk.Count >= BulkIngestor.ChunkSize)
+                    if (chunk.Count >= chunkRows)
                         await FlushAsync();
                 }
             }
-            if (chunk.Count >= BulkIngestor.ChunkSize)
+            if (chunk.Count >= chunkRows)
                 await FlushAsync();
         }
-        if (writing is not null)
-            Add(response, await writing, includeAccepted: false);
         if (chunk.Count > 0)
-            Add(response, await Ingestor.IngestAsync(chunk, ct), includeAccepted: false);
+            await pipeline.AddAsync(chunk, ct);
+        await pipeline.CompleteAsync();
         return response;
 
         async Task FlushAsync()
         {
-            if (writing is not null)
-                Add(response, await writing, includeAccepted: false);
-            writing = Ingestor.IngestAsync(chunk, ct);
-            chunk = new List<ReadingRow>(BulkIngestor.ChunkSize);
+            await pipeline.AddAsync(chunk, ct);
+            chunk = new List<ReadingRow>(chunkRows);
         }
     }
 

@@ -264,12 +264,15 @@ namespace Metering.Readings.Data.Migrations.Sqlite
 
                     b.HasIndex("MeterId");
 
-                    b.HasIndex("Status");
-
-                    b.HasIndex("AccountId", "ReadOn");
-
                     b.HasIndex("AccountId", "Sequence")
                         .IsUnique();
+
+                    b.HasIndex("RecordedAt", "Id")
+                        .HasDatabaseName("IX_Readings_Held")
+                        .HasFilter("\"Status\" = 'Held'");
+
+                    b.HasIndex("AccountId", "ReadOn", "Sequence", "Kind", "Status", "ConsumptionLitres", "PreviousReadOn")
+                        .HasDatabaseName("IX_Readings_AccountId_ReadOn_Usage");
 
                     b.ToTable("Readings");
                 });

@@ -1,12 +1,13 @@
 using System.Runtime.InteropServices;
 
-namespace Metering.Billing.Events;
+namespace Metering.Hosting.Telemetry;
 
 /// <summary>
-/// CPU time of the calling thread (Linux; zero elsewhere), for the run's chunk log: on a shared machine the wall time
-/// of a chunk's writing swings with the load, the CPU its thread spent on it does not.
+/// CPU time of the calling thread (Linux; zero elsewhere), for the bulk writers' logs and metrics (a billing run's chunks,
+/// Readings' bulk chunks): on a shared machine the wall time of a chunk swings with the load, the CPU its thread spent on
+/// it does not.
 /// </summary>
-internal static class ThreadCpuClock
+public static class ThreadCpuClock
 {
     private const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID
 
