@@ -120,16 +120,45 @@ internal static class LoadClient
 }
 
 /// <summary>This (the host's) process's CPU, JIT work and garbage collections, as counters to subtract.</summary>
-internal readonly record struct HostShare(TimeSpan Cpu, long JitMethods, TimeSpan JitTime, int Gen0, int Gen1, int Gen2, TimeSpan GcPause)
+internal readonly record struct HostShare(TimeSpan Cpu, long JitMethods, TimeSpan JitTime, int Gen0, int Gen1, int Gen2, TimeSpan GcPause, long Allocated,
+    long Batches, long BatchItems, long Flushes)
 {
     public static HostShare Now()
     {
         using var self = Process.GetCurrentProcess();
         return new HostShare(self.TotalProcessorTime, System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime(),
-            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(),
+            Interlocked.Read(ref GroupCommitWatch.Batches), Interlocked.Read(ref GroupCommitWatch.BatchItems), Interlocked.Read(ref GroupCommitWatch.Flushes));
     }
 
     public static HostShare operator -(HostShare end, HostShare start) =>
         new(end.Cpu - start.Cpu, end.JitMethods - start.JitMethods, end.JitTime - start.JitTime,
-            end.Gen0 - start.Gen0, end.Gen1 - start.Gen1, end.Gen2 - start.Gen2, end.GcPause - start.GcPause);
+            end.Gen0 - start.Gen0, end.Gen1 - start.Gen1, end.Gen2 - start.Gen2, end.GcPause - start.GcPause, end.Allocated - start.Allocated,
+            end.Batches - start.Batches, end.BatchItems - start.BatchItems, end.Flushes - start.Flushes);
+}
+
+/// <summary>Counts the host's group commits and log flushes from the hosting's metrics (this process only).</summary>
+internal static class GroupCommitWatch
+{
+    public static long Batches;
+    public static long BatchItems;
+    public static long Flushes;
+
+    private static readonly System.Diagnostics.Metrics.MeterListener Listener = new();
+
+    public static void Start()
+    {
+        Listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "Metering" && instrument.Name is "metering.group_commit.batch_size" or "metering.sqlite.wal_sync")
+                listener.EnableMeasurementEvents(instrument);
+        };
+        Listener.SetMeasurementEventCallback<int>((_, size, _, _) =>
+        {
+            Interlocked.Increment(ref Batches);
+            Interlocked.Add(ref BatchItems, size);
+        });
+        Listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref Flushes));
+        Listener.Start();
+    }
 }

@@ -53,6 +53,7 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 // Settings to compare (checkpoint interval, Payments:PreparedBills, ...), last so that they win.
 builder.Configuration.AddInMemoryCollection(options.Settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
 builder.AddMetering(new PaymentsModule());
+GroupCommitWatch.Start();
 var app = builder.Build();
 app.MapMetering();
 await app.StartAsync();
@@ -178,8 +179,8 @@ if (balance is not null && posting is not null && replay is not null)
 if (separate.Count > 0)
 {
     Console.WriteLine();
-    Console.WriteLine($"| operation ({options.Accounts:N0} accounts, {options.Concurrency} clients in a child process, {options.Connections} connections, after {options.WarmUpSeconds} s of warm-up) | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | max ms | host CPU ms/request | client CPU ms/request | host JIT during it | host GCs (gen 0/1/2), paused |");
-    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    Console.WriteLine($"| operation ({options.Accounts:N0} accounts, {options.Concurrency} clients in a child process, {options.Connections} connections, after {options.WarmUpSeconds} s of warm-up) | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | max ms | host CPU ms/request | client CPU ms/request | host JIT during it | host GCs (gen 0/1/2), paused | host KiB allocated/request | group commits (mean size), log flushes |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     foreach (var (name, client, host) in separate)
         Console.WriteLine(client.Row(name, host));
 }
@@ -435,7 +436,7 @@ internal sealed record Measurement(
     /// the host's JIT compiled meanwhile (a measurement taken while the runtime still tiers up code is not steady).</summary>
     public string Row(string name, HostShare host) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {Requests:N0} | {Errors:N0} | {Rate:N0} | {P50:F2} | {P95:F2} | {P99:F2} | {Max:F2} | {host.Cpu.TotalMilliseconds / Math.Max(1, Requests):F3} | {ProcessorTime.TotalMilliseconds / Math.Max(1, Requests):F3} | {host.JitMethods:N0} methods, {host.JitTime.TotalMilliseconds:N0} ms | {host.Gen0}/{host.Gen1}/{host.Gen2}, {host.GcPause.TotalMilliseconds:N0} ms |")
+            $"| {name} | {Requests:N0} | {Errors:N0} | {Rate:N0} | {P50:F2} | {P95:F2} | {P99:F2} | {Max:F2} | {host.Cpu.TotalMilliseconds / Math.Max(1, Requests):F3} | {ProcessorTime.TotalMilliseconds / Math.Max(1, Requests):F3} | {host.JitMethods:N0} methods, {host.JitTime.TotalMilliseconds:N0} ms | {host.Gen0}/{host.Gen1}/{host.Gen2}, {host.GcPause.TotalMilliseconds:N0} ms | {host.Allocated / 1024.0 / Math.Max(1, Requests):F1} | {host.Batches:N0} ({(double)host.BatchItems / Math.Max(1, host.Batches):F1}), {host.Flushes:N0} |")
         + ErrorNote(name);
 
     private string ErrorNote(string name) => FirstError is null ? "" : $"\n\nfirst error of {name}: {FirstError}";
