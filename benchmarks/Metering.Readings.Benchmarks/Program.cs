@@ -9,7 +9,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 
 // Usage: dotnet run -c Release --project benchmarks/Metering.Readings.Benchmarks -- [--readings 1000000]
-//        [--accounts 100000] [--concurrency 16] [--seconds 20] [--batch 1000] [--keep] [--transport-only] [--in-process]
+//        [--accounts 100000] [--concurrency 16] [--seconds 20] [--warmup 15] [--batch 1000] [--keep] [--transport-only] [--in-process]
 // The load generator runs as a child process (this program with --generator) so that the host's CPU per reading is
 // measured apart from the client's; --in-process runs it inside the host's process as earlier rounds did.
 var options = BenchmarkOptions.Parse(args);
@@ -66,6 +66,8 @@ var gcOfBulk = gcAtBulkStart;
 Task<TimeSpan>? drain = null;
 var singleCpuAtStart = TimeSpan.Zero;
 var singleCpu = new List<TimeSpan>();
+var singleJitAtStart = (Methods: 0L, Time: TimeSpan.Zero, GcPause: TimeSpan.Zero);
+var singleJit = new List<(long Methods, TimeSpan Time, TimeSpan GcPause)>();
 var phases = new HostPhases(
     BulkStarting: () =>
     {
@@ -87,10 +89,17 @@ var phases = new HostPhases(
     WaitForRelay: () => drain ?? WaitForRelayAsync(databaseFile),
     SinglePhase: starting =>
     {
+        var jit = (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime(), GC.GetTotalPauseDuration());
         if (starting)
+        {
             singleCpuAtStart = ProcessCpu();
+            singleJitAtStart = jit;
+        }
         else
+        {
             singleCpu.Add(ProcessCpu() - singleCpuAtStart);
+            singleJit.Add((jit.Item1 - singleJitAtStart.Methods, jit.Item2 - singleJitAtStart.Time, jit.Item3 - singleJitAtStart.GcPause));
+        }
     });
 GeneratorReport report;
 if (options.InProcess)
@@ -119,6 +128,10 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Single readings: {(options.InProcess ? "CPU (host and load generator)" : "host CPU")} per request {PerRequest(singleCpu[0], report.RequestsWhileRelaying)} while the relay published, " +
     $"{PerRequest(singleCpu[1], report.RequestsAfterRelay)} after"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"Single readings, after a warm-up of {options.WarmUpSeconds} s: the host's JIT compiled {singleJit[0].Methods:N0} methods ({singleJit[0].Time.TotalMilliseconds:N0} ms) " +
+    $"and the GC paused {singleJit[0].GcPause.TotalMilliseconds:N0} ms while the relay published; {singleJit[1].Methods:N0} methods ({singleJit[1].Time.TotalMilliseconds:N0} ms), " +
+    $"GC {singleJit[1].GcPause.TotalMilliseconds:N0} ms after"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Relay: {report.RelayDrainSeconds:F1} s after the bulk load's last answer until every event of it was published"));
 using (var self = Process.GetCurrentProcess())
@@ -194,7 +207,7 @@ static int FreePort()
 }
 
 internal sealed record BenchmarkOptions(int Readings, int Accounts, int Concurrency, int Seconds, bool Keep, int Batch, bool InProcess,
-    bool TransportOnly)
+    bool TransportOnly, int WarmUpSeconds)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
@@ -205,7 +218,7 @@ internal sealed record BenchmarkOptions(int Readings, int Accounts, int Concurre
         }
         return new BenchmarkOptions(Int("--readings", 1_000_000), Int("--accounts", 100_000), Int("--concurrency", 16),
             Int("--seconds", 20), args.Contains("--keep"), Int("--batch", 1_000), args.Contains("--in-process"),
-            args.Contains("--transport-only"));
+            args.Contains("--transport-only"), Int("--warmup", 15));
     }
 }
 
