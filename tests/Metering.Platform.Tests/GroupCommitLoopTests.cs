@@ -152,6 +152,31 @@ public sealed class GroupCommitLoopTests
         Assert.NotEmpty(flushes.EndedAt);
     }
 
+    [Fact]
+    public async Task Under_load_relay_passes_start_at_least_the_minimum_interval_apart()
+    {
+        using var folder = new TempFolder();
+        await using var host = await PlatformHost.StartAsync(folder.File("relay.db"),
+            new PlatformHostOptions { MinPassInterval = TimeSpan.FromMilliseconds(400) });
+
+        // The first pass of a new host is slow (the bus, the JIT) and may take longer than the interval by itself.
+        await host.CreateWidgetAsync("warm-up");
+        await Eventually.Get(() => Task.FromResult(host.Probe.Published<WidgetCreated>().Count), n => n == 1,
+            TimeSpan.FromSeconds(10), "the warm-up widget's event published");
+        await Task.Delay(500);
+        await host.CreateWidgetAsync("first");
+        await Eventually.Get(() => Task.FromResult(host.Probe.Published<WidgetCreated>().Count), n => n == 2,
+            TimeSpan.FromSeconds(10), "the first widget's event published");
+        var firstPublished = Stopwatch.GetTimestamp();
+        await host.CreateWidgetAsync("second");
+        await Eventually.Get(() => Task.FromResult(host.Probe.Published<WidgetCreated>().Count), n => n == 3,
+            TimeSpan.FromSeconds(10), "the second widget's event published");
+
+        // The pass that published the first event started before it was seen; the next may start 400 ms after that.
+        Assert.True(Stopwatch.GetElapsedTime(firstPublished) >= TimeSpan.FromMilliseconds(300),
+            $"the relay started a second pass {Stopwatch.GetElapsedTime(firstPublished).TotalMilliseconds:F0} ms after one that published");
+    }
+
     private static Task<long> SynchronousSettingAsync(PlatformHost host) => host.InDbAsync(async db =>
     {
         await db.Database.OpenConnectionAsync();

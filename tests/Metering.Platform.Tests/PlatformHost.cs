@@ -25,6 +25,8 @@ public sealed class PlatformHostOptions
 
     public TimeSpan? Retention { get; set; }
 
+    public TimeSpan? MinPassInterval { get; set; }
+
     /// <summary>Replaces the relay's clock (leases) when set.</summary>
     public TimeProvider? Clock { get; set; }
 
@@ -77,6 +79,8 @@ public sealed class PlatformHost : IAsyncDisposable
             settings["Outbox:MaxInFlight"] = maxInFlight.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (options.Retention is { } retention)
             settings["Outbox:Retention"] = retention.ToString("c");
+        if (options.MinPassInterval is { } minPassInterval)
+            settings["Outbox:MinPassInterval"] = minPassInterval.ToString("c");
         builder.Configuration.AddInMemoryCollection(settings);
 
         var probe = new BusProbe();

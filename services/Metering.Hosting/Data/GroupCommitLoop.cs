@@ -62,8 +62,11 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
     private readonly Channel<Pending> _queue =
         Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
-    /// <summary>The batches whose answers wait for the log's flush, in commit order.</summary>
+    /// <summary>The answers of the last batch written, released after its log flush (and those before it).</summary>
     private Task _answering = Task.CompletedTask;
+
+    /// <summary>The answers of the batch before that one.</summary>
+    private Task _answeringBefore = Task.CompletedTask;
 
     /// <summary>True when <c>Database:GroupCommit:SyncOutsideLock</c> is on: commit without the disk wait, flush after.</summary>
     protected static bool SyncOutsideLock(IConfiguration configuration) =>
@@ -110,6 +113,10 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
+                // One batch committed while the one before it is flushed is the whole gain; a third would be flushed
+                // with the second anyway, so the loop waits (and the queue gathers a bigger batch) until the flush
+                // before last has ended: every batch pays a transaction and its prepared statements.
+                await _answeringBefore;
                 while (batch.Count < maxBatch && _queue.Reader.TryRead(out var pending))
                     batch.Add(pending);
                 GroupCommitMetrics.BatchSize.Record(batch.Count);
@@ -130,7 +137,10 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
                     foreach (var pending in batch)
                         pending.Release();
                 else
+                {
+                    _answeringBefore = _answering;
                     _answering = AnswerWhenOnDiskAsync(_answering, sync, batch.ToArray());
+                }
                 batch.Clear();
             }
         }
