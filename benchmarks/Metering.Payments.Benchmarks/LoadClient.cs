@@ -107,10 +107,14 @@ internal static class LoadClient
         while (await process.StandardOutput.ReadLineAsync() is { } line)
         {
             if (line == ReadyLine)
+            {
                 atStart = HostShare.Now();
+                GroupCommitWatch.Reset();
+            }
             else if (line.StartsWith(ResultLine, StringComparison.Ordinal))
             {
                 host = HostShare.Now() - (atStart ?? default);
+                Console.WriteLine($"{runId}: {GroupCommitWatch.Describe()}");
                 measured = Measurement.Deserialize(line[(ResultLine.Length + 1)..]);
             }
         }
@@ -150,7 +154,7 @@ internal static class GroupCommitWatch
     {
         Listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "Metering" && instrument.Name is "metering.group_commit.batch_size" or "metering.sqlite.wal_sync")
+            if (instrument.Meter.Name == "Metering" && instrument.Name is "metering.group_commit.batch_size" or "metering.sqlite.wal_sync" or "metering.group_commit.write")
                 listener.EnableMeasurementEvents(instrument);
         };
         Listener.SetMeasurementEventCallback<int>((_, size, _, _) =>
@@ -158,7 +162,40 @@ internal static class GroupCommitWatch
             Interlocked.Increment(ref Batches);
             Interlocked.Add(ref BatchItems, size);
         });
-        Listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref Flushes));
+        Listener.SetMeasurementEventCallback<double>((instrument, milliseconds, _, _) =>
+        {
+            if (instrument.Name == "metering.sqlite.wal_sync")
+            {
+                Interlocked.Increment(ref Flushes);
+                FlushTimes.Enqueue(milliseconds);
+            }
+            else
+                WriteTimes.Enqueue(milliseconds);
+        });
         Listener.Start();
+    }
+
+    private static System.Collections.Concurrent.ConcurrentQueue<double> FlushTimes = new();
+    private static System.Collections.Concurrent.ConcurrentQueue<double> WriteTimes = new();
+
+    /// <summary>Starts collecting the durations of flushes and of group commits' lock-held writes afresh.</summary>
+    public static void Reset()
+    {
+        FlushTimes = new();
+        WriteTimes = new();
+    }
+
+    /// <summary>p50/p99/max of the log flushes and of the group commits' writes since <see cref="Reset"/>.</summary>
+    public static string Describe()
+    {
+        static string Of(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            if (sorted.Length == 0)
+                return "none";
+            double At(double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+            return string.Create(CultureInfo.InvariantCulture, $"{sorted.Length:N0}, p50 {At(0.5):F2} ms, p99 {At(0.99):F2} ms, max {sorted[^1]:F2} ms");
+        }
+        return $"log flushes {Of(FlushTimes)}; group commits holding the write lock {Of(WriteTimes)}";
     }
 }
