@@ -62,11 +62,6 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
     private readonly Channel<Pending> _queue =
         Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
-    /// <summary>The answers of the last batch written, released after its log flush (and those before it).</summary>
-    private Task _answering = Task.CompletedTask;
-
-    /// <summary>The answers of the batch before that one.</summary>
-    private Task _answeringBefore = Task.CompletedTask;
 
     /// <summary>True when <c>Database:GroupCommit:SyncOutsideLock</c> is on: commit without the disk wait, flush after.</summary>
     protected static bool SyncOutsideLock(IConfiguration configuration) =>
@@ -106,17 +101,44 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
         }
     }
 
-    protected sealed override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// The loop runs on two threads of its own, a writer and a flusher, not on the thread pool: under load the pool's
+    /// queue holds the requests' work, and every hop of the loop through it (the next batch's start, a flush's end)
+    /// waited behind them; at a steady 1 000 postings/s that put tens of milliseconds on the writes of the slowest
+    /// batches while the disk's flushes stayed under 10 ms. Both block only on their own work.
+    /// </summary>
+    protected sealed override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var flusher = new Thread(() =>
+        {
+            FlushLoop();
+            done.TrySetResult();
+        }) { IsBackground = true, Name = $"{GetType().Name} flush" };
+        var writer = new Thread(() => WriteLoop(stoppingToken)) { IsBackground = true, Name = $"{GetType().Name} write" };
+        flusher.Start();
+        writer.Start();
+        return done.Task;
+    }
+
+    /// <summary>Batches committed without the disk wait, in commit order, for the flusher.</summary>
+    private readonly System.Collections.Concurrent.BlockingCollection<(ILogFlush Sync, Pending[] Batch)> _committed = new();
+
+    /// <summary>
+    /// Batches between their write and their answers: two. One batch committed while the one before it is flushed is
+    /// the whole gain; a third would only join the second's flush, so the writer waits (and the queue gathers a bigger
+    /// batch) until the flush before last has ended: every batch pays a transaction and its prepared statements.
+    /// </summary>
+    private readonly SemaphoreSlim _inFlight = new(2, 2);
+
+    private void WriteLoop(CancellationToken stoppingToken)
     {
         var batch = new List<Pending>(maxBatch);
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            while (_queue.Reader.WaitToReadAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
             {
-                // One batch committed while the one before it is flushed is the whole gain; a third would be flushed
-                // with the second anyway, so the loop waits (and the queue gathers a bigger batch) until the flush
-                // before last has ended: every batch pays a transaction and its prepared statements.
-                await _answeringBefore;
+                _inFlight.Wait(stoppingToken);
                 while (batch.Count < maxBatch && _queue.Reader.TryRead(out var pending))
                     batch.Add(pending);
                 GroupCommitMetrics.BatchSize.Record(batch.Count);
@@ -124,7 +146,8 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
                 ILogFlush? sync;
                 try
                 {
-                    sync = await WriteAsync(batch, stoppingToken);
+                    // Microsoft.Data.Sqlite completes its async calls inline: this runs on the writer's thread.
+                    sync = WriteAsync(batch, stoppingToken).GetAwaiter().GetResult();
                 }
                 catch (Exception) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -134,13 +157,13 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
                 }
                 GroupCommitMetrics.Write.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 if (sync is null)
+                {
                     foreach (var pending in batch)
                         pending.Release();
-                else
-                {
-                    _answeringBefore = _answering;
-                    _answering = AnswerWhenOnDiskAsync(_answering, sync, batch.ToArray());
+                    _inFlight.Release();
                 }
+                else
+                    _committed.Add((sync, batch.ToArray()));
                 batch.Clear();
             }
         }
@@ -154,26 +177,46 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
                 pending.Answer.TrySetResult(null);
             while (_queue.Reader.TryRead(out var left))
                 left.Answer.TrySetResult(null);
-            await _answering;
+            _committed.CompleteAdding();
         }
     }
 
-    /// <summary>Answers a committed batch once the log holding it is on the disk, after the batches before it.</summary>
-    private static async Task AnswerWhenOnDiskAsync(Task before, ILogFlush sync, Pending[] batch)
+    /// <summary>
+    /// Answers committed batches once the log holding them is on the disk, in commit order: every batch waiting when a
+    /// flush starts is answered by that one flush.
+    /// </summary>
+    private void FlushLoop()
     {
-        await before;
-        try
+        var ready = new List<(ILogFlush Sync, Pending[] Batch)>();
+        foreach (var first in _committed.GetConsumingEnumerable())
         {
-            await sync.SyncAsync();
+            ready.Add(first);
+            while (_committed.TryTake(out var more))
+                ready.Add(more);
+            Exception? failure = null;
+            foreach (var sync in ready.Select(r => r.Sync).Distinct())
+            {
+                try
+                {
+                    sync.SyncAsync().GetAwaiter().GetResult();
+                }
+                catch (Exception ex)
+                {
+                    // Committed, but not known to be on the disk: no caller may be told it succeeded (nor to try again).
+                    failure = new IOException("The database could not flush its log to the disk; the outcome is not known to be durable", ex);
+                }
+            }
+            foreach (var (_, batch) in ready)
+            {
+                foreach (var pending in batch)
+                {
+                    if (failure is not null)
+                        pending.Refuse(failure);
+                    pending.Release();
+                }
+                _inFlight.Release();
+            }
+            ready.Clear();
         }
-        catch (Exception ex)
-        {
-            // Committed, but not known to be on the disk: no caller may be told it succeeded (nor to try again).
-            var failure = new IOException("The database could not flush its log to the disk; the outcome is not known to be durable", ex);
-            foreach (var pending in batch)
-                pending.Refuse(failure);
-        }
-        foreach (var pending in batch)
-            pending.Release();
     }
 }
