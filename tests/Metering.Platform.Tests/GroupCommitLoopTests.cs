@@ -222,7 +222,7 @@ public sealed class GroupCommitLoopTests
                 }
             }
             await db.SaveChangesAsync(stoppingToken);
-            ILogFlush? sync = withoutSync is null ? null : flush ?? SqliteWalSync.For(db);
+            ILogFlush? sync = withoutSync is null ? null : flush ?? withoutSync.LogFlush;
             await transaction.CommitAsync(stoppingToken);
             Interlocked.Increment(ref _committed);
             return sync;

@@ -15,16 +15,21 @@ public sealed class SqliteCommitWithoutSync : IAsyncDisposable
     private readonly DbContext? _db;
     private readonly long _saved;
 
-    private SqliteCommitWithoutSync(DbContext? db, long saved)
+    private SqliteCommitWithoutSync(DbContext? db, long saved, SqliteWalSync? logFlush)
     {
         _db = db;
         _saved = saved;
+        LogFlush = logFlush;
     }
+
+    /// <summary>The flush that makes this connection's commits durable (null on other providers): what a pipelined
+    /// group commit returns for its answers to wait on, and what the relay awaits before it publishes.</summary>
+    public SqliteWalSync? LogFlush { get; }
 
     public static async Task<SqliteCommitWithoutSync> BeginAsync(DbContext db, CancellationToken cancellationToken)
     {
         if (!db.Database.IsSqlite())
-            return new SqliteCommitWithoutSync(null, 0);
+            return new SqliteCommitWithoutSync(null, 0, null);
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
@@ -33,7 +38,7 @@ public sealed class SqliteCommitWithoutSync : IAsyncDisposable
             var saved = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken));
             command.CommandText = "PRAGMA synchronous = NORMAL;";
             await command.ExecuteNonQueryAsync(cancellationToken);
-            return new SqliteCommitWithoutSync(db, saved);
+            return new SqliteCommitWithoutSync(db, saved, SqliteWalSync.For(db));
         }
         catch
         {

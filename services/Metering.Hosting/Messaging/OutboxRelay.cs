@@ -191,7 +191,7 @@ public sealed class OutboxRelay<TContext>(
             return 0;
         // Publish only what is on the disk: a group commit answers after flushing the log outside the write lock,
         // so a claimed row may belong to a commit whose flush is still running (SQLite; a shared flush, see there).
-        if (SqliteWalSync.For(db) is { } wal)
+        if (withoutSync.LogFlush is { } wal)
             await wal.SyncAsync();
 
         var batch = new RelayBatch(_options.MaxInFlight);

@@ -75,9 +75,8 @@ public sealed class PostingBatcher(
             }
             if (writer is not null)
                 await writer.WriteEventsAsync(stoppingToken);
-            var sync = withoutSync is null ? null : SqliteWalSync.For(db);
             await transaction.CommitAsync(stoppingToken);
-            return sync;
+            return withoutSync?.LogFlush;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

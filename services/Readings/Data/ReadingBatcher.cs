@@ -89,9 +89,8 @@ public sealed class ReadingBatcher(
             // The events in one prepared statement after the readings; the relay is woken by the commit.
             await db.WriteQueuedAsync(events, stoppingToken);
             await db.SaveChangesAsync(stoppingToken);
-            var sync = withoutSync is null ? null : SqliteWalSync.For(db);
             await transaction.CommitAsync(stoppingToken);
-            return sync;
+            return withoutSync?.LogFlush;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
