@@ -1,9 +1,8 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Metering.Cli;
 using Metering.Hosting;
 using Metering.Standalone;
+using Metering.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Spectre.Console;
@@ -24,8 +23,25 @@ public sealed class StandaloneHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(DataDirectory);
-        var grpcPort = FreePort();
-        var httpPort = FreePort();
+        // A port another program takes between our choice and the bind is chosen again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOn(TestPorts.Next(), TestPorts.Next());
+                return;
+            }
+            catch (IOException ex) when (attempt < 3 && TestPorts.IsAddressInUse(ex))
+            {
+                if (_app is not null)
+                    await _app.DisposeAsync();
+                _app = null;
+            }
+        }
+    }
+
+    private async Task StartOn(int grpcPort, int httpPort)
+    {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -79,13 +95,6 @@ public sealed class StandaloneHostFixture : IAsyncLifetime
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

@@ -1,22 +1,28 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using Metering.Testing;
 
 namespace Metering.EndToEnd.Tests;
 
 /// <summary>One service running as its own operating-system process, as it runs in production.</summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
-    private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly string _workingDirectory;
+    private readonly IDictionary<string, string> _environment;
+    private readonly bool _portsChosenHere;
+    private Process _process = null!;
 
-    private ServiceProcess(string name, Process process, int httpPort, int grpcPort)
+    private ServiceProcess(string name, string workingDirectory, IDictionary<string, string> environment,
+        int httpPort, int grpcPort, bool portsChosenHere)
     {
         Name = name;
-        _process = process;
+        _workingDirectory = workingDirectory;
+        _environment = environment;
         HttpPort = httpPort;
         GrpcPort = grpcPort;
+        _portsChosenHere = portsChosenHere;
     }
 
     private const string OperatorKeyId = "e2e-operator";
@@ -30,8 +36,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = new Metering.Testing.ApiKeyHandler(OperatorKey) { InnerHandler = new SocketsHttpHandler() } });
 
     public string Name { get; }
-    public int HttpPort { get; }
-    public int GrpcPort { get; }
+    public int HttpPort { get; private set; }
+    public int GrpcPort { get; private set; }
     public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}");
     public Uri GrpcAddress => new($"http://127.0.0.1:{GrpcPort}");
 
@@ -41,12 +47,18 @@ public sealed class ServiceProcess : IAsyncDisposable
     public static ServiceProcess Start(string service, string workingDirectory, IDictionary<string, string> environment,
         int? httpPort = null, int? grpcPort = null)
     {
-        var dll = RepoLayout.ServiceDll(service);
-        var http = httpPort ?? FreePort();
-        var grpc = grpcPort ?? FreePort();
+        var started = new ServiceProcess(service, workingDirectory, environment,
+            httpPort ?? TestPorts.Next(), grpcPort ?? TestPorts.Next(), portsChosenHere: httpPort is null && grpcPort is null);
+        started.Launch();
+        return started;
+    }
+
+    private void Launch()
+    {
+        var dll = RepoLayout.ServiceDll(Name);
         var info = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = workingDirectory,
+            WorkingDirectory = _workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -56,24 +68,41 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.ArgumentList.Add("--contentRoot");
         info.ArgumentList.Add(Path.GetDirectoryName(dll)!);
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        info.Environment["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{http}";
-        info.Environment["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpc}";
+        info.Environment["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{HttpPort}";
+        info.Environment["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{GrpcPort}";
         info.Environment["Logging__Console__FormatterName"] = "simple";
         // Production refuses to start without configured keys: the test's operator key, as a deployment would set it.
         info.Environment["Security__Keys__0__Id"] = OperatorKeyId;
         info.Environment["Security__Keys__0__Role"] = "operator";
         info.Environment["Security__Keys__0__SecretHash"] = Metering.Hosting.Security.ApiKeyHasher.Hash(OperatorSecret);
-        foreach (var (key, value) in environment)
+        foreach (var (key, value) in _environment)
             info.Environment[key] = value;
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var started = new ServiceProcess(service, process, http, grpc);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) started._output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) started._output.Enqueue(e.Data); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return started;
+        _process = process;
+    }
+
+    /// <summary>
+    /// A process whose port another program took between our choice and its bind starts again on
+    /// new ports; nothing else refers to a process's ports before it is healthy.
+    /// </summary>
+    private bool RelaunchedAfterPortClash(ref int relaunches)
+    {
+        _process.WaitForExit(); // drains the output readers, so the cause is in _output
+        if (!_portsChosenHere || relaunches >= 3 || !_output.Any(line => line.Contains("address already in use", StringComparison.OrdinalIgnoreCase)))
+            return false;
+        relaunches++;
+        _process.Dispose();
+        _output.Clear();
+        HttpPort = TestPorts.Next();
+        GrpcPort = TestPorts.Next();
+        Launch();
+        return true;
     }
 
     /// <summary>Waits until /health says the database and the bus are ready.</summary>
@@ -82,8 +111,11 @@ public sealed class ServiceProcess : IAsyncDisposable
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + timeout;
         string last = "no answer";
+        var relaunches = 0;
         while (DateTime.UtcNow < deadline)
         {
+            if (_process.HasExited && RelaunchedAfterPortClash(ref relaunches))
+                continue;
             if (_process.HasExited)
                 throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}:\n{Tail()}");
             try
@@ -122,12 +154,5 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         await KillAsync();
         _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
