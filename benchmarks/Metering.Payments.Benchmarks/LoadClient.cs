@@ -15,6 +15,7 @@ internal static class LoadClient
 {
     public const string ReadyLine = "CLIENT-MEASURING";
     public const string ResultLine = "CLIENT-RESULT";
+    public const string NoteLine = "CLIENT-NOTE";
 
     /// <summary>The child's side: warm up, say when the measured phase starts, run it, print the result.</summary>
     public static async Task<int> RunAsync(string[] args)
@@ -70,6 +71,13 @@ internal static class LoadClient
         var result = rate > 0
             ? await Measure.OpenLoopAsync(concurrency, rate, TimeSpan.FromSeconds(seconds), call)
             : await Measure.RunAsync(concurrency, TimeSpan.FromSeconds(seconds), async (w, s) => { await call(w, s); return 0; });
+        if (rate > 0)
+        {
+            var late = Measure.Lateness.Order().ToArray();
+            double At(double p) => late.Length == 0 ? 0 : late[Math.Min(late.Length - 1, (int)Math.Ceiling(p * late.Length) - 1)];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{NoteLine} requests sent after their due time by p50 {At(0.5):F2} ms, p95 {At(0.95):F2} ms, p99 {At(0.99):F2} ms, max {(late.Length == 0 ? 0 : late[^1]):F2} ms"));
+        }
         Console.WriteLine($"{ResultLine} {result.Serialize()}");
         foreach (var channel in channels)
             channel.Dispose();
@@ -111,6 +119,8 @@ internal static class LoadClient
                 atStart = HostShare.Now();
                 GroupCommitWatch.Reset();
             }
+            else if (line.StartsWith(NoteLine, StringComparison.Ordinal))
+                Console.WriteLine($"{runId}: load generator: {line[(NoteLine.Length + 1)..]}");
             else if (line.StartsWith(ResultLine, StringComparison.Ordinal))
             {
                 host = HostShare.Now() - (atStart ?? default);
@@ -154,7 +164,9 @@ internal static class GroupCommitWatch
     {
         Listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "Metering" && instrument.Name is "metering.group_commit.batch_size" or "metering.sqlite.wal_sync" or "metering.group_commit.write")
+            if ((instrument.Meter.Name == "Metering" && instrument.Name is "metering.group_commit.batch_size" or "metering.sqlite.wal_sync" or "metering.group_commit.write"
+                    or "metering.group_commit.queued" or "metering.group_commit.item_latency")
+                || (instrument.Meter.Name == "Microsoft.AspNetCore.Hosting" && instrument.Name == "http.server.request.duration"))
                 listener.EnableMeasurementEvents(instrument);
         };
         Listener.SetMeasurementEventCallback<int>((_, size, _, _) =>
@@ -164,7 +176,13 @@ internal static class GroupCommitWatch
         });
         Listener.SetMeasurementEventCallback<double>((instrument, milliseconds, _, _) =>
         {
-            if (instrument.Name == "metering.sqlite.wal_sync")
+            if (instrument.Name == "http.server.request.duration")
+                ServerTimes.Enqueue(milliseconds * 1000); // this one is in seconds
+            else if (instrument.Name == "metering.group_commit.queued")
+                QueuedTimes.Enqueue(milliseconds);
+            else if (instrument.Name == "metering.group_commit.item_latency")
+                ItemTimes.Enqueue(milliseconds);
+            else if (instrument.Name == "metering.sqlite.wal_sync")
             {
                 Interlocked.Increment(ref Flushes);
                 FlushTimes.Enqueue(milliseconds);
@@ -173,16 +191,44 @@ internal static class GroupCommitWatch
                 WriteTimes.Enqueue(milliseconds);
         });
         Listener.Start();
+        new Thread(ProbeThreadPool) { IsBackground = true, Name = "thread-pool probe" }.Start();
+    }
+
+    // Every 5 ms, how long a work item queued to the thread pool waits before it runs: the queueing that
+    // every hop of a request (Kestrel, gRPC, the awaits of the handler) pays on a busy machine.
+    private static void ProbeThreadPool()
+    {
+        using var ran = new ManualResetEventSlim();
+        while (true)
+        {
+            Thread.Sleep(5);
+            ran.Reset();
+            var queued = Stopwatch.GetTimestamp();
+            ThreadPool.UnsafeQueueUserWorkItem(_ =>
+            {
+                PoolDelays.Enqueue(Stopwatch.GetElapsedTime(queued).TotalMilliseconds);
+                ran.Set();
+            }, null);
+            ran.Wait();
+        }
     }
 
     private static System.Collections.Concurrent.ConcurrentQueue<double> FlushTimes = new();
     private static System.Collections.Concurrent.ConcurrentQueue<double> WriteTimes = new();
+    private static System.Collections.Concurrent.ConcurrentQueue<double> ServerTimes = new();
+    private static System.Collections.Concurrent.ConcurrentQueue<double> PoolDelays = new();
+    private static System.Collections.Concurrent.ConcurrentQueue<double> QueuedTimes = new();
+    private static System.Collections.Concurrent.ConcurrentQueue<double> ItemTimes = new();
 
     /// <summary>Starts collecting the durations of flushes and of group commits' lock-held writes afresh.</summary>
     public static void Reset()
     {
         FlushTimes = new();
         WriteTimes = new();
+        ServerTimes = new();
+        PoolDelays = new();
+        QueuedTimes = new();
+        ItemTimes = new();
     }
 
     /// <summary>p50/p99/max of the log flushes and of the group commits' writes since <see cref="Reset"/>.</summary>
@@ -194,8 +240,10 @@ internal static class GroupCommitWatch
             if (sorted.Length == 0)
                 return "none";
             double At(double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-            return string.Create(CultureInfo.InvariantCulture, $"{sorted.Length:N0}, p50 {At(0.5):F2} ms, p99 {At(0.99):F2} ms, max {sorted[^1]:F2} ms");
+            return string.Create(CultureInfo.InvariantCulture, $"{sorted.Length:N0}, p50 {At(0.5):F2} ms, p95 {At(0.95):F2} ms, p99 {At(0.99):F2} ms, max {sorted[^1]:F2} ms");
         }
-        return $"log flushes {Of(FlushTimes)}; group commits holding the write lock {Of(WriteTimes)}";
+        return $"log flushes {Of(FlushTimes)}; group commits holding the write lock {Of(WriteTimes)}; " +
+               $"postings queued for their group commit {Of(QueuedTimes)}; postings from queued to answered {Of(ItemTimes)}; " +
+               $"requests as the host's Kestrel timed them {Of(ServerTimes)}; thread-pool dispatch delay {Of(PoolDelays)}";
     }
 }

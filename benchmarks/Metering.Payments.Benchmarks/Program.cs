@@ -19,7 +19,7 @@ using PaymentsClient = Metering.Contracts.Payments.V1.Payments.PaymentsClient;
 
 // Usage: dotnet run -c Release --project benchmarks/Metering.Payments.Benchmarks -- [--accounts 1000000]
 //        [--concurrency 64] [--seconds 20] [--connections 4] [--bills 200000] [--keep]
-//        [--h2load [--h2load-processes 8] [--h2load-one-account]] [--client-process [--open-rates 1000,1200]] [--no-in-process]
+//        [--h2load [--h2load-processes 8] [--h2load-one-account]] [--client-process [--open-rates 1000,1200] [--open-only]] [--no-in-process]
 //        [--bills-warmup 20000] [--warmup 15] [--set Section:Key=value ...]
 // With --fsync-probe [count] the program only times the disk's fsync (4 KiB appended, then fsync), as a commit waits for it. (host settings, e.g. --set Database:Checkpoints:Interval=00:00:00.5)
 // With --client <port> the program is the load client that --client-process starts as a child.
@@ -96,7 +96,7 @@ var h2load = options.H2Load ? await H2Load.RunAsync(port, userNumbers, options) 
 
 // 2c. Optional: the load client in a child process (random accounts, percentiles, the host's CPU apart).
 var separate = new List<(string Name, Measurement Client, HostShare Host)>();
-if (options.ClientProcess)
+if (options.ClientProcess && !options.OpenOnly)
 {
     var run = await LoadClient.DriveAsync(port, "balance", 0, options, "balance");
     separate.Add(("GetBalance, closed loop", run.Client, run.Host));
@@ -117,8 +117,11 @@ var posting = options.InProcess
     : null;
 if (options.ClientProcess)
 {
-    var closed = await LoadClient.DriveAsync(port, "post", 0, options, "closed");
-    separate.Add(("PostPayment (new), closed loop", closed.Client, closed.Host));
+    if (!options.OpenOnly)
+    {
+        var closed = await LoadClient.DriveAsync(port, "post", 0, options, "closed");
+        separate.Add(("PostPayment (new), closed loop", closed.Client, closed.Host));
+    }
     foreach (var rate in options.OpenRates)
     {
         var open = await LoadClient.DriveAsync(port, "post", rate, options, $"open{rate}");
@@ -389,7 +392,7 @@ internal static class H2Load
 internal sealed record BenchmarkOptions(
     int Accounts, int Concurrency, int Seconds, int Connections, int Bills, bool Keep, bool H2Load,
     int H2LoadProcesses, bool H2LoadOneAccount, bool ClientProcess, int[] OpenRates, bool InProcess,
-    IReadOnlyDictionary<string, string> Settings, int BillsWarmUp, int WarmUpSeconds)
+    IReadOnlyDictionary<string, string> Settings, int BillsWarmUp, int WarmUpSeconds, bool OpenOnly)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
@@ -408,7 +411,7 @@ internal sealed record BenchmarkOptions(
             args.Select((arg, i) => (arg, i)).Where(a => a.arg == "--set" && a.i + 1 < args.Length)
                 .Select(a => args[a.i + 1].Split('=', 2))
                 .ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : ""),
-            Int("--bills-warmup", 20_000), Int("--warmup", 15));
+            Int("--bills-warmup", 20_000), Int("--warmup", 15), args.Contains("--open-only"));
     }
 }
 
@@ -500,8 +503,12 @@ internal static class Measure
     /// <paramref name="workers"/> requests may be in flight at once. Latency counts from the due time, not from
     /// the send, so a request held up behind slow ones is charged its wait (no coordinated omission).
     /// </summary>
+    /// <summary>How late the open loop's requests left (sent after their due time), for the generator's own delays.</summary>
+    public static System.Collections.Concurrent.ConcurrentQueue<double> Lateness = new();
+
     public static async Task<Measurement> OpenLoopAsync(int workers, int rate, TimeSpan duration, Func<int, int, Task> call)
     {
+        Lateness = new();
         var latencies = new List<double>[workers];
         long errors = 0, next = -1;
         string? firstError = null;
@@ -520,6 +527,7 @@ internal static class Measure
                 var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), scheduled);
                 if (wait > TimeSpan.FromMilliseconds(1))
                     await Task.Delay(wait);
+                Lateness.Enqueue(Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds);
                 try
                 {
                     await call(worker, sequence);

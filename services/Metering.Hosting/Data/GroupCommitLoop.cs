@@ -39,6 +39,8 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
 
         public Activity? Caller { get; } = caller;
 
+        internal long QueuedAt { get; } = Stopwatch.GetTimestamp();
+
         internal TaskCompletionSource<TResult?> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>The item's result, given once the batch is committed (and, pipelined, on the disk).</summary>
@@ -52,6 +54,7 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
 
         internal void Release()
         {
+            GroupCommitMetrics.ItemLatency.Record(Stopwatch.GetElapsedTime(QueuedAt).TotalMilliseconds);
             if (_refusal is not null)
                 Answer.TrySetException(_refusal);
             else
@@ -143,6 +146,8 @@ public abstract class GroupCommitLoop<TItem, TResult>(int maxBatch) : Background
                     batch.Add(pending);
                 GroupCommitMetrics.BatchSize.Record(batch.Count);
                 var started = Stopwatch.GetTimestamp();
+                foreach (var pending in batch)
+                    GroupCommitMetrics.Queued.Record(Stopwatch.GetElapsedTime(pending.QueuedAt, started).TotalMilliseconds);
                 ILogFlush? sync;
                 try
                 {

@@ -71,6 +71,12 @@ internal static class GroupCommitMetrics
     public static readonly Histogram<double> Write =
         MeteringTelemetry.Meter.CreateHistogram<double>("metering.group_commit.write", "ms", "Time a group commit held the write lock, its commit included");
 
+    public static readonly Histogram<double> Queued =
+        MeteringTelemetry.Meter.CreateHistogram<double>("metering.group_commit.queued", "ms", "Time an item waited for its group commit to start");
+
+    public static readonly Histogram<double> ItemLatency =
+        MeteringTelemetry.Meter.CreateHistogram<double>("metering.group_commit.item_latency", "ms", "Time from an item's queueing to its answer (written and, pipelined, on the disk)");
+
     public static readonly Histogram<double> Sync =
         MeteringTelemetry.Meter.CreateHistogram<double>("metering.sqlite.wal_sync", "ms", "Time to flush a SQLite write-ahead log to the disk");
 }
