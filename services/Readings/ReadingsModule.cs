@@ -2,6 +2,7 @@ using MassTransit;
 using Metering.Hosting;
 using Metering.Hosting.Data;
 using Metering.Hosting.Messaging;
+using Metering.Hosting.Security;
 using Metering.Readings.Data;
 using Metering.Readings.Domain;
 using Metering.Readings.Events;
@@ -24,6 +25,7 @@ public sealed class ReadingsModule : ServiceModule
         builder.Services.AddSingleton<WriteGate>();
         builder.Services.AddSingleton<ReadingBatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ReadingBatcher>());
+        builder.Services.AddSingleton<IAuditRowQueue, ReadingAuditQueue>();
         builder.Services.AddScoped<ReadingRecorder>();
         builder.Services.AddScoped<ReadingCorrector>();
         builder.Services.AddScoped<BulkIngestor>();

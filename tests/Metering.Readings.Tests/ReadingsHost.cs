@@ -22,9 +22,13 @@ public sealed class ReadingsHost : ServiceFactory<ReadingsModule>
     }
 
     /// <param name="settings">Configuration for this host (e.g. <c>Readings:SqliteFastPath</c>).</param>
-    public ReadingsHost(IDictionary<string, string?> settings) : base(settings)
+    /// <param name="services">Replacements of the service's own parts, applied after its registrations.</param>
+    public ReadingsHost(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null) : base(settings)
     {
+        _services = services;
     }
+
+    private readonly Action<IServiceCollection>? _services;
 
     public static readonly DateOnly Today = new(2026, 11, 28);
 
@@ -34,7 +38,11 @@ public sealed class ReadingsHost : ServiceFactory<ReadingsModule>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(new ShiftedClock(Now)));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(new ShiftedClock(Now));
+            _services?.Invoke(services);
+        });
     }
 
     public static string UserNumberFor(long body) => UserNumber.FromBody(body).Value;
