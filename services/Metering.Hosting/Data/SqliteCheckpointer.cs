@@ -23,39 +23,58 @@ public sealed class SqliteCheckpointer<TContext>(
     SqliteCheckpointOptions options,
     ILogger<SqliteCheckpointer<TContext>> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// The passes run on a thread of their own: a checkpoint is synchronous file work (copying pages, then flushing the
+    /// database file), tens of milliseconds when the disk is busy, and on the thread pool each one took a worker away
+    /// from the requests for that long on a two-core host.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Interval);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run(stoppingToken);
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        }) { IsBackground = true, Name = $"checkpoint {typeof(TContext).Name}" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void Run(CancellationToken stoppingToken)
+    {
         SqliteConnection? connection = null;
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (!stoppingToken.WaitHandle.WaitOne(options.Interval))
             {
                 try
                 {
                     if (connection is null)
                     {
                         connection = new SqliteConnection(connectionString);
-                        await connection.OpenAsync(stoppingToken);
+                        connection.Open();
                     }
-                    await using var command = connection.CreateCommand();
+                    using var command = connection.CreateCommand();
                     command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
-                    await command.ExecuteNonQueryAsync(stoppingToken);
+                    command.ExecuteNonQuery();
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6) // SQLITE_BUSY, SQLITE_LOCKED
                 {
                     logger.LogDebug("Checkpoint of {Context} skipped: {Reason}", typeof(TContext).Name, ex.Message);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex)
                 {
                     logger.LogWarning(ex, "Checkpoint of {Context} failed; trying again", typeof(TContext).Name);
                     connection?.Dispose();
                     connection = null;
                 }
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
         }
         finally
         {
