@@ -270,6 +270,11 @@ static string[] Seed(string databaseFile, int accounts)
         bill.ExecuteNonQuery();
     }
     transaction.Commit();
+    // The seeding's few hundred megabytes of log go into the database file and onto the disk now, as part of the
+    // set-up: left to the background checkpointer, their copying and flushing overlapped the first measured phase.
+    using var checkpoint = connection.CreateCommand();
+    checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+    checkpoint.ExecuteNonQuery();
     return numbers;
 }
 
