@@ -16,7 +16,7 @@ namespace Metering.Readings.Data;
 /// account in a batch are measured one after the other; its writes are in a savepoint of their own. A reading the
 /// rules refuse is answered with its refusal; one that fails for any other reason (or a batch whose commit fails)
 /// goes back to the caller's ordinary path. The audit row that the hosting's security interceptor writes after each
-/// answered reading joins the next batch, so that one disk wait serves both instead of a commit of its own behind
+/// answered reading joins the next batch (<see cref="ReadingAuditQueue"/>) instead of a commit of its own behind
 /// the readings'. Off on SQL Server, where writers run side by side.
 /// </summary>
 public sealed class ReadingBatcher(

@@ -3,7 +3,6 @@ using Metering.Hosting.Messaging;
 using Metering.Hosting.Security;
 using Metering.Readings.Domain;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Design;
 
 namespace Metering.Readings.Data;
@@ -68,57 +67,35 @@ public class ReadingsDbContext(DbContextOptions options) : MessagingDbContext(op
 }
 
 /// <param name="gate">The service's writer queue (from DI; absent at design time and in tests that build the context by hand).</param>
-/// <param name="batcher">The group commit that audit rows join (from DI, likewise).</param>
-public sealed class SqliteReadingsDbContext(DbContextOptions<SqliteReadingsDbContext> options, WriteGate? gate = null,
-    ReadingBatcher? batcher = null) : ReadingsDbContext(options)
+public sealed class SqliteReadingsDbContext(DbContextOptions<SqliteReadingsDbContext> options, WriteGate? gate = null)
+    : ReadingsDbContext(options)
 {
     /// <summary>
-    /// Audit rows (written by the hosting's security interceptor after each change, in a context of their own) join
-    /// the readings' group commit (one disk wait for the audit rows and readings that arrive together), or at least
-    /// queue behind the service's other writers, instead of each contending with them for SQLite's write lock and
-    /// waiting for the disk on its own: at 16 clients that was most of a single reading's time.
+    /// Audit rows saved in a context of their own (the audit trail's path when the group commit does not take them,
+    /// see <see cref="ReadingAuditQueue"/>) queue behind the service's other writers instead of contending with them
+    /// for SQLite's write lock.
     /// </summary>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        if (gate is null || Database.CurrentTransaction is not null || PendingAuditRows() is not { } rows)
+        if (gate is null || Database.CurrentTransaction is not null || !OnlyAuditRowsAdded())
             return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        if (batcher is { Enabled: true })
-        {
-            var written = true;
-            foreach (var row in rows)
-                written &= await WriteOneAsync(row, cancellationToken);
-            if (written)
-            {
-                ChangeTracker.Clear();
-                return rows.Count;
-            }
-        }
         using (await gate.EnterAsync(this, cancellationToken))
             return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
     }
 
-    /// <summary>One row through the group commit; a row it hands back stays tracked and is saved here.</summary>
-    private async Task<bool> WriteOneAsync(EntityEntry<AuditEntry> row, CancellationToken cancellationToken)
+    /// <summary>Whether added audit rows are the only change.</summary>
+    private bool OnlyAuditRowsAdded()
     {
-        if (!await batcher!.WriteAuditAsync(row.Entity, cancellationToken))
-            return false;
-        row.State = EntityState.Detached;
-        return true;
-    }
-
-    /// <summary>The added audit rows when they are the only change; null otherwise.</summary>
-    private List<EntityEntry<AuditEntry>>? PendingAuditRows()
-    {
-        List<EntityEntry<AuditEntry>>? rows = null;
+        var any = false;
         foreach (var entry in ChangeTracker.Entries())
         {
             if (entry.State == EntityState.Unchanged)
                 continue;
             if (entry.Entity is not AuditEntry || entry.State != EntityState.Added)
-                return null;
-            (rows ??= []).Add(entry.Context.Entry((AuditEntry)entry.Entity));
+                return false;
+            any = true;
         }
-        return rows;
+        return any;
     }
 }
 
