@@ -1,3 +1,4 @@
+using MassTransit;
 using Metering.Domain;
 using Metering.Hosting.Data;
 using Metering.Hosting.Messaging;
@@ -115,7 +116,7 @@ public sealed class ReadingBatcher(
         try
         {
             var loaded = writer.Load(reading.UserNumber, reading.ReadOn) ?? throw UnknownAccount(reading.UserNumber);
-            var recorded = reading.Record(loaded.Chain, Guid.CreateVersion7(now));
+            var recorded = reading.Record(loaded.Chain, NewId.NextSequentialGuid());
             if (recorded.Outcome != RecordOutcome.Duplicate)
             {
                 writer.Write(loaded, now);
@@ -146,7 +147,7 @@ public sealed class ReadingBatcher(
             var chains = await ChainStore.LoadAsync(db, [reading.UserNumber], reading.ReadOn, reading.ReadOn, stoppingToken, track: false);
             if (!chains.TryGetValue(reading.UserNumber, out var loaded))
                 throw UnknownAccount(reading.UserNumber);
-            var recorded = reading.Record(loaded.Chain, Guid.CreateVersion7(now));
+            var recorded = reading.Record(loaded.Chain, NewId.NextSequentialGuid());
             if (recorded.Outcome != RecordOutcome.Duplicate)
             {
                 await SqliteBulkWriter.WriteAsync(db, [loaded], now, stoppingToken);

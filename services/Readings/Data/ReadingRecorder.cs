@@ -1,3 +1,4 @@
+using MassTransit;
 using Metering.Domain;
 using Metering.Hosting.Messaging;
 using Metering.Readings.Domain;
@@ -58,7 +59,7 @@ public sealed class ReadingRecorder(IServiceProvider services, TimeProvider cloc
         await using var transaction = await Db.Database.BeginTransactionAsync(cancellationToken);
         var final = new Reading
         {
-            Id = Guid.CreateVersion7(now),
+            Id = NewId.NextSequentialGuid(),
             AccountId = account.Id,
             MeterId = oldMeter.Id,
             Sequence = head.Sequence + 1,
@@ -88,7 +89,7 @@ public sealed class ReadingRecorder(IServiceProvider services, TimeProvider cloc
 
         var initial = new Reading
         {
-            Id = Guid.CreateVersion7(now),
+            Id = NewId.NextSequentialGuid(),
             AccountId = account.Id,
             MeterId = newMeter.Id,
             Sequence = final.Sequence + 1,
@@ -125,7 +126,7 @@ public sealed class ReadingRecorder(IServiceProvider services, TimeProvider cloc
                 // Reading runs alongside other requests (WAL); only the write queues behind the gate.
                 var loaded = await LoadOneAsync(userNumber, readOn, cancellationToken);
                 var now = clock.GetUtcNow();
-                var recorded = record(loaded.Chain, Guid.CreateVersion7(now));
+                var recorded = record(loaded.Chain, NewId.NextSequentialGuid());
                 if (recorded.Outcome == RecordOutcome.Duplicate)
                     return recorded;
                 foreach (var message in ChainStore.Stage(Db, loaded, now))

@@ -1,3 +1,4 @@
+using MassTransit;
 using Metering.Contracts.Events;
 using Metering.Hosting.Messaging;
 using Metering.Readings.Data;
@@ -44,7 +45,7 @@ public sealed class AccountOpenedConsumer(ReadingsDbContext db, TimeProvider clo
         await Db.SaveChangesAsync(cancellationToken);
         Db.Readings.Add(new Reading
         {
-            Id = Guid.CreateVersion7(now),
+            Id = NewId.NextSequentialGuid(),
             AccountId = account.Id,
             MeterId = meter.Id,
             Sequence = 1,
