@@ -117,14 +117,14 @@ internal static class LoadClient
             if (line == ReadyLine)
             {
                 atStart = HostShare.Now();
-                GroupCommitWatch.Reset();
+                HostWatch.Reset();
             }
             else if (line.StartsWith(NoteLine, StringComparison.Ordinal))
                 Console.WriteLine($"{runId}: load generator: {line[(NoteLine.Length + 1)..]}");
             else if (line.StartsWith(ResultLine, StringComparison.Ordinal))
             {
                 host = HostShare.Now() - (atStart ?? default);
-                Console.WriteLine($"{runId}: {GroupCommitWatch.Describe()}");
+                Console.WriteLine($"{runId}: {HostWatch.Describe()}");
                 measured = Measurement.Deserialize(line[(ResultLine.Length + 1)..]);
             }
         }
@@ -142,7 +142,7 @@ internal readonly record struct HostShare(TimeSpan Cpu, long JitMethods, TimeSpa
         using var self = Process.GetCurrentProcess();
         return new HostShare(self.TotalProcessorTime, System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime(),
             GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(),
-            Interlocked.Read(ref GroupCommitWatch.Batches), Interlocked.Read(ref GroupCommitWatch.BatchItems), Interlocked.Read(ref GroupCommitWatch.Flushes));
+            Interlocked.Read(ref HostWatch.Batches), Interlocked.Read(ref HostWatch.BatchItems), Interlocked.Read(ref HostWatch.Flushes));
     }
 
     public static HostShare operator -(HostShare end, HostShare start) =>
@@ -151,8 +151,8 @@ internal readonly record struct HostShare(TimeSpan Cpu, long JitMethods, TimeSpa
             end.Batches - start.Batches, end.BatchItems - start.BatchItems, end.Flushes - start.Flushes);
 }
 
-/// <summary>Counts the host's group commits and log flushes from the hosting's metrics (this process only).</summary>
-internal static class GroupCommitWatch
+/// <summary>What the host (this process) did during a measured phase, from its metrics: group commits, log flushes, each stage of a posting, Kestrel's request durations, and a thread-pool dispatch probe.</summary>
+internal static class HostWatch
 {
     public static long Batches;
     public static long BatchItems;

@@ -53,7 +53,7 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 // Settings to compare (checkpoint interval, Payments:PreparedBills, ...), last so that they win.
 builder.Configuration.AddInMemoryCollection(options.Settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
 builder.AddMetering(new PaymentsModule());
-GroupCommitWatch.Start();
+HostWatch.Start();
 var app = builder.Build();
 app.MapMetering();
 await app.StartAsync();
