@@ -50,6 +50,8 @@ public static class ServiceDatabase
         switch (provider)
         {
             case DatabaseProvider.Sqlite:
+                // Before any of the service's connections opens (see SqliteLibrary for why).
+                SqliteLibrary.Configure();
                 EnsureSqliteDirectory(connectionString);
                 var checkpoints = builder.Configuration.GetSection("Database:Checkpoints").Get<SqliteCheckpointOptions>()
                                   ?? new SqliteCheckpointOptions();
