@@ -79,19 +79,19 @@ internal static class SqliteChainReader
             var sums = new Dictionary<long, (long Litres, int Days)>(accounts.Count);
             if (accounts.Count > 0)
             {
-                // [account, head sequence, 1 when nothing is summed]: readings after the head (written meanwhile) are left out,
-                // as the chain would leave them out, and the head itself came with the account. Both statements read the
-                // account's readings by date from IX_Readings_AccountId_ReadOn_Usage, which holds every column they filter
-                // and sum on ('+' keeps SQLite from walking the account's whole history by sequence instead): only the
-                // readings loaded one by one are looked up in the table.
-                var keys = JsonArray(accounts.Values.Select(a => string.Create(CultureInfo.InvariantCulture,
-                    $"[{a.Account.Id},{a.Head.Sequence},{(a.Head.Kind == ReadingKind.Estimated ? 1 : 0)}]")));
+                // Per account one integer (PackedKey): the account, its head's sequence, 1 when nothing is summed. Readings
+                // after the head (written meanwhile) are left out, as the chain would leave them out, and the head itself came
+                // with the account. Both statements read the account's readings by date from IX_Readings_AccountId_ReadOn_Usage,
+                // which holds every column they filter and sum on ('+' keeps SQLite from walking the account's whole history by
+                // sequence instead): only the readings loaded one by one are looked up in the table.
+                var keys = JsonArray(accounts.Values.Select(a => PackedKey(a.Account.Id, a.Head.Sequence, a.Head.Kind == ReadingKind.Estimated)
+                    .ToString(CultureInfo.InvariantCulture)));
                 await using (var query = Command(connection, transaction, $$"""
                     SELECT r."AccountId", {{Packed}}
                     FROM json_each($keys) AS k
-                    JOIN "Readings" AS r ON r."AccountId" = k.value ->> 0
-                    WHERE r."ReadOn" >= $since AND +r."Sequence" < k.value ->> 1
-                      AND (k.value ->> 2 = 1 OR r."ReadOn" <= $after OR r."ReadOn" >= $before)
+                    JOIN "Readings" AS r ON r."AccountId" = k.value >> 32
+                    WHERE r."ReadOn" >= $since AND +r."Sequence" < ((k.value >> 1) & 2147483647)
+                      AND ((k.value & 1) = 1 OR r."ReadOn" <= $after OR r."ReadOn" >= $before)
                     """))
                 {
                     query.AddParameter("$keys").Value = keys;
@@ -114,8 +114,8 @@ internal static class SqliteChainReader
                         SELECT r."AccountId", SUM(r."ConsumptionLitres"),
                                CAST(SUM(julianday(r."ReadOn") - julianday(r."PreviousReadOn")) AS INTEGER)
                         FROM json_each($keys) AS k
-                        JOIN "Readings" AS r ON r."AccountId" = k.value ->> 0
-                        WHERE k.value ->> 2 = 0 AND r."ReadOn" > $after AND r."ReadOn" < $before AND r."Sequence" < k.value ->> 1
+                        JOIN "Readings" AS r ON r."AccountId" = k.value >> 32
+                        WHERE (k.value & 1) = 0 AND r."ReadOn" > $after AND r."ReadOn" < $before AND r."Sequence" < ((k.value >> 1) & 2147483647)
                           AND r."Kind" <> 'Initial' AND r."Status" <> 'Held' AND r."PreviousReadOn" IS NOT NULL
                         GROUP BY r."AccountId"
                         """);
@@ -227,6 +227,19 @@ internal static class SqliteChainReader
             value = value * 10 + digit;
         }
         return value;
+    }
+
+    /// <summary>
+    /// An account's key for the reading queries as one integer: the account id in the high 32 bits, its head's sequence
+    /// above the lowest bit, and that bit set when the head is an estimate. SQLite takes integers out of a JSON array as
+    /// they are, where a nested array per account (<c>[id, sequence, flag]</c>) was turned back into text and parsed again
+    /// for each of the three on every row the queries joined: 6 % of a bulk load's CPU.
+    /// </summary>
+    internal static long PackedKey(long accountId, int headSequence, bool estimatedHead)
+    {
+        if (accountId is < 0 or > int.MaxValue || headSequence < 0)
+            throw new InvalidOperationException($"account {accountId} or its head sequence {headSequence} is out of the packed key's range");
+        return (accountId << 32) | ((long)headSequence << 1) | (estimatedHead ? 1L : 0L);
     }
 
     /// <summary>The keys (JSON values) as one JSON array parameter: one statement for any number of keys.</summary>
