@@ -10,7 +10,7 @@ namespace Metering.Readings.Tests;
 /// of loading it, and written with set-based statements; SQL Server takes EF Core's path. The same sixteen months of
 /// meter-data streams (estimates, anomalies held, duplicates, refusals, a rollover, chunks of one date and of several)
 /// go through both on real SQLite, and must give the same answers, rows and events; so must both paths with chunks of a
-/// few rows, which a stream measures and writes side by side (<c>BulkPipeline</c>).
+/// few rows, of which a stream has several on their way at once (<c>BulkPipeline</c>), or one at a time.
 /// </summary>
 public sealed class BulkPathEquivalenceTests
 {
@@ -20,9 +20,16 @@ public sealed class BulkPathEquivalenceTests
     public async Task The_SQLite_fast_path_and_the_EF_path_give_the_same_answers_rows_and_events()
     {
         using var fast = new ReadingsHost();
-        // Chunks of a few rows: a stream is many chunks, each measured while the one before is written (BulkPipeline),
-        // some of them with an account of the chunk before (which waits for that write) and some without.
+        // Chunks of a few rows: a stream is many chunks, measured while the ones before are written (BulkPipeline), some
+        // of them with an account of a chunk ahead (which waits for that write) and some without.
         using var fastSmallChunks = new ReadingsHost(new Dictionary<string, string?> { ["Readings:BulkChunkSize"] = "7" });
+        // The same chunks one after the other, each on the disk before the next is loaded.
+        using var fastOneAtATime = new ReadingsHost(new Dictionary<string, string?>
+        {
+            ["Readings:BulkChunkSize"] = "7",
+            ["Readings:BulkChunksInFlight"] = "1",
+            ["Database:GroupCommit:SyncOutsideLock"] = "false",
+        });
         using var ef = new ReadingsHost(new Dictionary<string, string?>
         {
             ["Readings:SqliteFastPath"] = "false",
@@ -41,7 +48,7 @@ public sealed class BulkPathEquivalenceTests
         Assert.Equal(efLoad.Answers, fastLoad.Answers);
         Assert.Equal(efLoad.Rows, fastLoad.Rows);
         Assert.Equal(efLoad.Events, fastLoad.Events);
-        foreach (var chunked in new[] { await LoadAsync(fastSmallChunks), await LoadAsync(efSmallChunks) })
+        foreach (var chunked in new[] { await LoadAsync(fastSmallChunks), await LoadAsync(fastOneAtATime), await LoadAsync(efSmallChunks) })
         {
             Assert.Equal(efLoad.Answers, chunked.Answers);
             Assert.Equal(efLoad.Rows, chunked.Rows);

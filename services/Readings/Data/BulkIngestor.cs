@@ -2,6 +2,7 @@ using MassTransit;
 using System.Diagnostics.Metrics;
 using Metering.Contracts.Events;
 using Metering.Domain;
+using Metering.Hosting.Data;
 using Metering.Hosting.Messaging;
 using Metering.Hosting.Telemetry;
 using Metering.Readings.Domain;
@@ -37,11 +38,16 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
     /// </summary>
     private readonly bool _fastPath = configuration.GetValue("Readings:SqliteFastPath", true);
 
+    private readonly bool _syncOutsideLock = configuration.GetValue("Database:GroupCommit:SyncOutsideLock", true);
+
     /// <summary>Rows per chunk: <c>Readings:BulkChunkSize</c> (tests use small chunks to cross chunk boundaries).</summary>
     public int ChunkRows { get; } = Math.Max(1, configuration.GetValue("Readings:BulkChunkSize", ChunkSize));
 
-    /// <summary>Whether bulk loads measure the next chunk while the last one is written (<see cref="BulkPipeline"/>).</summary>
-    public bool Pipelined { get; } = configuration.GetValue("Readings:BulkPipeline", true);
+    /// <summary>
+    /// How many chunks of a bulk load are on their way at once (<see cref="BulkPipeline"/>): received and checked,
+    /// loaded and measured, written. <c>Readings:BulkChunksInFlight</c>; 1 takes the chunks one after the other.
+    /// </summary>
+    public int ChunksInFlight { get; } = Math.Max(1, configuration.GetValue("Readings:BulkChunksInFlight", 3));
 
     /// <summary>Rows written per transaction, unless configured otherwise.</summary>
     public const int ChunkSize = 5_000;
@@ -161,13 +167,28 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
     }
 
     /// <summary>
-    /// Writes what <see cref="MeasureAsync"/> recorded, in one transaction; when another writer moved one of the chunk's
-    /// chain heads meanwhile, the chunk is measured again and written again (up to three times).
+    /// Writes what <see cref="MeasureAsync"/> recorded and returns once it is on the disk: <see cref="CommitAsync"/>,
+    /// then <see cref="BulkChunk.DurableAsync"/>.
     /// </summary>
     public async Task<IngestResult[]> WriteAsync(BulkChunk chunk, CancellationToken cancellationToken)
     {
+        await CommitAsync(chunk, cancellationToken);
+        await chunk.DurableAsync();
+        return chunk.Results;
+    }
+
+    /// <summary>
+    /// Writes what <see cref="MeasureAsync"/> recorded, in one transaction; when another writer moved one of the chunk's
+    /// chain heads meanwhile, the chunk is measured again and written again (up to three times). On SQLite the commit
+    /// does not wait for the disk (<see cref="SqliteCommitWithoutSync"/>), so that the next chunk's write can take the
+    /// lock at once: the chunk is visible when this returns, and on the disk once <see cref="BulkChunk.DurableAsync"/>
+    /// has flushed the log, which its answer waits for. <c>Database:GroupCommit:SyncOutsideLock=false</c>, the group
+    /// commits' setting, makes every chunk's commit wait for the disk under the lock instead.
+    /// </summary>
+    public async Task CommitAsync(BulkChunk chunk, CancellationToken cancellationToken)
+    {
         if (chunk.Valid.Count == 0)
-            return chunk.Results;
+            return;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -175,7 +196,7 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
                 if (chunk.Chains is null)
                     await MeasureAsync(chunk, cancellationToken);
                 await WriteMeasuredAsync(chunk, cancellationToken);
-                return chunk.Results;
+                return;
             }
             // Another writer moved a chain head of this chunk: load the chunk again and measure again.
             catch (DbUpdateException ex) when (attempt < MaxAttempts)
@@ -206,7 +227,9 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
         {
             if (sqlite)
                 SqliteBulkWriter.PrepareConnection(db);
+            await using var withoutSync = _syncOutsideLock ? await SqliteCommitWithoutSync.BeginAsync(db, cancellationToken) : null;
             await WriteInTransactionAsync(chains, now, sqlite, cancellationToken);
+            chunk.LogFlush = withoutSync?.LogFlush;
         }
         finally
         {
@@ -261,17 +284,35 @@ public sealed class BulkChunk(IReadOnlyList<ReadingRow> rows, List<(int Index, s
     internal Dictionary<string, LoadedChain>? Chains { get; set; }
     internal DateTimeOffset MeasuredAt { get; set; }
 
+    /// <summary>The flush that puts the chunk's commit on the disk, when the commit did not wait for it.</summary>
+    internal ILogFlush? LogFlush { get; set; }
+
+    /// <summary>Returns once the chunk's commit is on the disk.</summary>
+    public Task DurableAsync() => LogFlush?.SyncAsync() ?? Task.CompletedTask;
+
+    private HashSet<string>? _accounts;
+
     /// <summary>Whether any checked row of this chunk belongs to an account that <paramref name="other"/> writes.</summary>
     public bool SharesAccountsWith(BulkChunk other)
     {
         if (other.Valid.Count == 0 || Valid.Count == 0)
             return false;
-        var accounts = new HashSet<string>(other.Valid.Count);
-        foreach (var v in other.Valid)
-            accounts.Add(v.UserNumber);
+        var accounts = other.Accounts();
         foreach (var v in Valid)
             if (accounts.Contains(v.UserNumber))
                 return true;
         return false;
+    }
+
+    /// <summary>The accounts of the checked rows, built once: a chunk is compared with each chunk behind it.</summary>
+    private HashSet<string> Accounts()
+    {
+        if (_accounts is null)
+        {
+            _accounts = new HashSet<string>(Valid.Count, StringComparer.Ordinal);
+            foreach (var v in Valid)
+                _accounts.Add(v.UserNumber);
+        }
+        return _accounts;
     }
 }

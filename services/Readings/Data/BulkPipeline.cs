@@ -3,89 +3,124 @@ using Metering.Readings.Domain;
 namespace Metering.Readings.Data;
 
 /// <summary>
-/// Feeds a bulk load's chunks through two <see cref="BulkIngestor"/>s, each with a DbContext (a connection) of its own,
-/// so that chunk N+1 is checked, loaded and measured on the caller's thread while chunk N is written and committed on
-/// another: a chunk's work is about half reading and measuring and half writing, and one thread doing both in turn
-/// left the second core idle. Only one chunk is written at a time, in order, so the answers keep the rows' order. A
-/// chunk that has an account the chunk being written also writes waits for that write before it is loaded (its
-/// chain is about to move); chunks of other accounts read SQLite's last committed state, which the write in flight
-/// does not touch for them, and every write still checks the chain heads it measured from.
-/// <c>Readings:BulkPipeline=false</c> ingests the chunks one after the other.
+/// Feeds a bulk load's chunks through several <see cref="BulkIngestor"/>s, each with a DbContext (a connection) of its
+/// own, so that up to <see cref="BulkIngestor.ChunksInFlight"/> chunks are on their way at once: the caller receives and
+/// checks the next chunk while others are loaded and measured, each on a thread-pool thread, and one is written. A
+/// chunk's work is about half loading and measuring and half writing; with only one chunk measured at a time, the
+/// thread that received and measured was the one the load waited for, and a core stood idle for a third of the time.
+/// <para>Writes go one at a time, in the chunks' order, so the answers keep the rows' order. A chunk that has an account
+/// of a chunk still in flight waits until that chunk is written before it is loaded (its chain is about to move);
+/// chunks of other accounts read SQLite's last committed state, which the writes in flight do not touch for them, and
+/// every write still checks the chain heads it measured from. <c>Readings:BulkChunksInFlight=1</c> ingests the chunks
+/// one after the other.</para>
 /// </summary>
 public sealed class BulkPipeline : IAsyncDisposable
 {
+    private readonly IServiceProvider _services;
     private readonly BulkIngestor _first;
-    private readonly IServiceScope? _secondScope;
-    private readonly BulkIngestor? _second;
     private readonly Action<IngestResult[]> _answered;
-    private Task<IngestResult[]>? _writing;
-    private BulkChunk? _beingWritten;
-    private int _turn;
+    private readonly int _inFlightLimit;
+    private readonly List<IServiceScope> _scopes = [];
+    private readonly Stack<BulkIngestor> _idle = new();
+    private readonly Queue<InFlight> _inFlight = new();
+    private Task _lastWrite = Task.CompletedTask;
 
-    /// <param name="services">The request's scope; the second ingestor comes from a scope of its own.</param>
+    /// <param name="services">The request's scope; the other ingestors come from scopes of their own.</param>
     /// <param name="answered">Receives each chunk's results, in the order of the chunks.</param>
     public BulkPipeline(IServiceProvider services, Action<IngestResult[]> answered)
     {
+        _services = services;
         _answered = answered;
         _first = services.GetRequiredService<BulkIngestor>();
-        if (_first.Pipelined)
-        {
-            _secondScope = services.GetRequiredService<IServiceScopeFactory>().CreateScope();
-            _second = _secondScope.ServiceProvider.GetRequiredService<BulkIngestor>();
-        }
+        _inFlightLimit = _first.ChunksInFlight;
+        _idle.Push(_first);
     }
 
     /// <summary>Rows per chunk (<c>Readings:BulkChunkSize</c>, 5 000 by default).</summary>
     public int ChunkRows => _first.ChunkRows;
 
-    /// <summary>Takes one chunk: returns once it is measured and its write has started (or, unpipelined, is done).</summary>
+    /// <summary>
+    /// Takes one chunk: returns once its measuring has started (or, with one chunk in flight, once it is written),
+    /// after answering the chunks that were done before it.
+    /// </summary>
     public async Task AddAsync(IReadOnlyList<ReadingRow> rows, CancellationToken cancellationToken)
     {
-        if (_second is null)
+        if (_inFlightLimit == 1)
         {
             _answered(await _first.IngestAsync(rows, cancellationToken));
             return;
         }
-        // The two ingestors take turns: the one that wrote the chunk before last is free again (its write was awaited).
-        var ingestor = (_turn++ & 1) == 0 ? _first : _second;
+        // The oldest chunks are answered as soon as they are written, and make room when the pipeline is full.
+        while (_inFlight.Count > 0 && (_inFlight.Count >= _inFlightLimit || _inFlight.Peek().Durable.IsCompleted))
+            await AnswerOldestAsync();
+        var ingestor = TakeIngestor();
         var chunk = ingestor.Check(rows);
-        if (_beingWritten is not null && chunk.SharesAccountsWith(_beingWritten))
-            await AwaitWriteAsync();
-        await ingestor.MeasureAsync(chunk, cancellationToken);
-        await AwaitWriteAsync();
-        _beingWritten = chunk;
-        // The write is synchronous work on SQLite (Microsoft.Data.Sqlite's async calls complete inline): on a thread of
-        // its own, so that the caller goes on receiving and measuring.
-        _writing = Task.Run(() => ingestor.WriteAsync(chunk, cancellationToken), cancellationToken);
+        // Wait until every chunk ahead that shares an account with this one is written, so that this one loads the
+        // chains those writes moved. Every write ahead of the last such chunk is then done too (writes are in order).
+        var mustFollow = _inFlight.LastOrDefault(ahead => chunk.SharesAccountsWith(ahead.Chunk));
+        if (mustFollow is not null)
+            await Completion(mustFollow.Committed);
+        // Loading and measuring are synchronous work on SQLite (Microsoft.Data.Sqlite's async calls complete inline):
+        // on a thread of their own, so that the caller goes on receiving.
+        var measured = Task.Run(() => ingestor.MeasureAsync(chunk, cancellationToken), cancellationToken);
+        var writeBefore = _lastWrite;
+        var committed = Task.Run(async () =>
+        {
+            await measured;
+            // A write that failed ends the load: the chunks behind it are not written.
+            await writeBefore;
+            await ingestor.CommitAsync(chunk, cancellationToken);
+        }, cancellationToken);
+        _lastWrite = committed;
+        // The next chunk's write starts at the commit; this chunk is answered once the log's flush has it on the disk.
+        _inFlight.Enqueue(new InFlight(chunk, ingestor, committed, DurableAsync(committed, chunk)));
     }
 
-    /// <summary>Waits for the last chunk's write.</summary>
-    public Task CompleteAsync() => AwaitWriteAsync();
-
-    private async Task AwaitWriteAsync()
+    /// <summary>Waits for every chunk's write and answers them.</summary>
+    public async Task CompleteAsync()
     {
-        if (_writing is not { } writing)
-            return;
-        _writing = null;
-        _beingWritten = null;
-        _answered(await writing);
+        while (_inFlight.Count > 0)
+            await AnswerOldestAsync();
     }
+
+    private async Task AnswerOldestAsync()
+    {
+        var oldest = _inFlight.Dequeue();
+        await oldest.Durable;
+        _idle.Push(oldest.Ingestor);
+        _answered(oldest.Chunk.Results);
+    }
+
+    private static async Task DurableAsync(Task committed, BulkChunk chunk)
+    {
+        await committed;
+        await chunk.DurableAsync();
+    }
+
+    private BulkIngestor TakeIngestor()
+    {
+        if (_idle.TryPop(out var idle))
+            return idle;
+        var scope = _services.GetRequiredService<IServiceScopeFactory>().CreateScope();
+        _scopes.Add(scope);
+        return scope.ServiceProvider.GetRequiredService<BulkIngestor>();
+    }
+
+    /// <summary>A task that completes with <paramref name="task"/>, whether it succeeded or not: its failure is reported in order.</summary>
+    private static Task Completion(Task task) => task.ContinueWith(static _ => { }, CancellationToken.None,
+        TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     public async ValueTask DisposeAsync()
     {
-        // A load that failed midway (the client went away) lets the write in flight end before its context is disposed;
-        // its own failure, if any, is not the one to report.
-        if (_writing is { } writing)
-        {
-            try
-            {
-                await writing;
-            }
-            catch (Exception)
-            {
-                // The caller is already failing with the first error.
-            }
-        }
-        _secondScope?.Dispose();
+        // A load that failed midway (the client went away) lets the chunks in flight end before their contexts are
+        // disposed; their own failures, if any, are not the ones to report.
+        while (_inFlight.TryDequeue(out var inFlight))
+            await Completion(inFlight.Durable);
+        foreach (var scope in _scopes)
+            scope.Dispose();
     }
+
+    /// <param name="Committed">The chunk's write, visible to the chunks behind it.</param>
+    /// <param name="Durable">The same on the disk: when the chunk is answered.</param>
+    private sealed record InFlight(BulkChunk Chunk, BulkIngestor Ingestor, Task Committed, Task Durable);
 }
