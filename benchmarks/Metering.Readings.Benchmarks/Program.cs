@@ -9,7 +9,8 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 
 // Usage: dotnet run -c Release --project benchmarks/Metering.Readings.Benchmarks -- [--readings 1000000]
-//        [--accounts 100000] [--concurrency 16] [--seconds 20] [--warmup 15] [--batch 1000] [--keep] [--transport-only] [--in-process]
+//        [--accounts 100000] [--concurrency 16] [--seconds 20] [--warmup 15] [--bulk-warmup 200000] [--batch 1000] [--keep]
+//        [--transport-only] [--in-process] [--alloc-types]
 // The load generator runs as a child process (this program with --generator) so that the host's CPU per reading is
 // measured apart from the client's; --in-process runs it inside the host's process as earlier rounds did.
 var options = BenchmarkOptions.Parse(args);
@@ -50,8 +51,9 @@ Console.WriteLine($"Readings benchmark: {options.Readings:N0} readings for {opti
 
 // 1. Seed the accounts with their meters and initial readings straight into the database (what AccountOpened would project).
 var seeding = Stopwatch.StartNew();
-Seed(databaseFile, options.Accounts);
-Console.WriteLine($"Seeded {options.Accounts:N0} accounts in {seeding.Elapsed.TotalSeconds:F1} s");
+var warmUpAccounts = LoadGenerator.WarmUpAccounts(options);
+Seed(databaseFile, options.Accounts + warmUpAccounts);
+Console.WriteLine($"Seeded {options.Accounts:N0} accounts{(warmUpAccounts > 0 ? $" and {warmUpAccounts:N0} for a warm-up stream of {options.BulkWarmUp:N0} readings" : "")} in {seeding.Elapsed.TotalSeconds:F1} s");
 
 // 2.–4. The load generator: the bulk stream, single readings while the relay still publishes the bulk load's
 // events, then (after the relay has drained) single readings again. The host's CPU is taken around the bulk phase.
@@ -61,6 +63,11 @@ var hostCpuOfBulk = TimeSpan.Zero;
 var bulkThreadCpu = new BulkThreadCpu();
 var jitAtBulkStart = TimeSpan.Zero;
 var jitOfBulk = TimeSpan.Zero;
+var jitMethodsAtBulkStart = 0L;
+var jitMethodsOfBulk = 0L;
+using var allocationSampler = args.Contains("--alloc-types") ? new AllocationSampler() : null;
+var allocatedAtBulkStart = 0L;
+var allocatedOfBulk = 0L;
 var gcAtBulkStart = (Gen0: 0, Gen1: 0, Gen2: 0, Pause: TimeSpan.Zero);
 var gcOfBulk = gcAtBulkStart;
 Task<TimeSpan>? drain = null;
@@ -73,6 +80,9 @@ var phases = new HostPhases(
     {
         bulkThreadCpu.Start();
         jitAtBulkStart = System.Runtime.JitInfo.GetCompilationTime();
+        jitMethodsAtBulkStart = System.Runtime.JitInfo.GetCompiledMethodCount();
+        allocatedAtBulkStart = GC.GetTotalAllocatedBytes();
+        allocationSampler?.Start();
         gcAtBulkStart = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
         hostCpuAtBulkStart = ProcessCpu();
     },
@@ -80,6 +90,9 @@ var phases = new HostPhases(
     {
         hostCpuOfBulk = ProcessCpu() - hostCpuAtBulkStart;
         jitOfBulk = System.Runtime.JitInfo.GetCompilationTime() - jitAtBulkStart;
+        jitMethodsOfBulk = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethodsAtBulkStart;
+        allocatedOfBulk = GC.GetTotalAllocatedBytes() - allocatedAtBulkStart;
+        allocationSampler?.Stop();
         gcOfBulk = (GC.CollectionCount(0) - gcAtBulkStart.Gen0, GC.CollectionCount(1) - gcAtBulkStart.Gen1,
             GC.CollectionCount(2) - gcAtBulkStart.Gen2, GC.GetTotalPauseDuration() - gcAtBulkStart.Pause);
         bulkThreadCpu.Stop();
@@ -123,8 +136,14 @@ var cpuSplit = options.InProcess
 var totalCpu = hostCpuOfBulk.TotalSeconds + (options.InProcess ? 0 : report.GeneratorCpuSeconds);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nBulk: {report.BulkSeconds:F1} s end to end; CPU {totalCpu:F1} s {cpuSplit}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"Bulk, host: chunks measured {bulkThreadCpu.MeasureSeconds * perReading:F1} µs + written {bulkThreadCpu.WriteSeconds * perReading:F1} µs thread CPU per reading; JIT {jitOfBulk.TotalSeconds:F1} s ({jitOfBulk.TotalSeconds * perReading:F1} µs per reading); " +
-    $"GCs {gcOfBulk.Gen0}/{gcOfBulk.Gen1}/{gcOfBulk.Gen2} (gen 0/1/2), paused {gcOfBulk.Pause.TotalSeconds:F2} s"));
+    $"Bulk, host: chunks measured {bulkThreadCpu.MeasureSeconds * perReading:F1} µs + written {bulkThreadCpu.WriteSeconds * perReading:F1} µs thread CPU per reading; JIT {jitOfBulk.TotalSeconds:F1} s ({jitOfBulk.TotalSeconds * perReading:F1} µs per reading, {jitMethodsOfBulk:N0} methods); " +
+    $"GCs {gcOfBulk.Gen0}/{gcOfBulk.Gen1}/{gcOfBulk.Gen2} (gen 0/1/2), paused {gcOfBulk.Pause.TotalSeconds:F2} s; allocated {allocatedOfBulk * perReading / 1_000_000.0:N0} bytes per reading"));
+if (allocationSampler is not null)
+{
+    Console.WriteLine("Bulk, host: allocations by type (sampled every ~100 KB):");
+    foreach (var line in allocationSampler.Top(25, options.Readings))
+        Console.WriteLine(line);
+}
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Single readings: {(options.InProcess ? "CPU (host and load generator)" : "host CPU")} per request {PerRequest(singleCpu[0], report.RequestsWhileRelaying)} while the relay published, " +
     $"{PerRequest(singleCpu[1], report.RequestsAfterRelay)} after"));
@@ -207,7 +226,7 @@ static int FreePort()
 }
 
 internal sealed record BenchmarkOptions(int Readings, int Accounts, int Concurrency, int Seconds, bool Keep, int Batch, bool InProcess,
-    bool TransportOnly, int WarmUpSeconds)
+    bool TransportOnly, int WarmUpSeconds, int BulkWarmUp)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
@@ -218,7 +237,7 @@ internal sealed record BenchmarkOptions(int Readings, int Accounts, int Concurre
         }
         return new BenchmarkOptions(Int("--readings", 1_000_000), Int("--accounts", 100_000), Int("--concurrency", 16),
             Int("--seconds", 20), args.Contains("--keep"), Int("--batch", 1_000), args.Contains("--in-process"),
-            args.Contains("--transport-only"), Int("--warmup", 15));
+            args.Contains("--transport-only"), Int("--warmup", 15), Int("--bulk-warmup", 200_000));
     }
 }
 
