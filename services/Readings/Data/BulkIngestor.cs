@@ -44,10 +44,12 @@ public sealed class BulkIngestor(ReadingsDbContext db, TimeProvider clock, Utili
     public int ChunkRows { get; } = Math.Max(1, configuration.GetValue("Readings:BulkChunkSize", ChunkSize));
 
     /// <summary>
-    /// How many chunks of a bulk load are on their way at once (<see cref="BulkPipeline"/>): received and checked,
-    /// loaded and measured, written. <c>Readings:BulkChunksInFlight</c>; 1 takes the chunks one after the other.
+    /// How many chunks of a bulk load are on their way at once (<see cref="BulkPipeline"/>): one written while the next
+    /// is loaded and measured, and the caller receives the one after. <c>Readings:BulkChunksInFlight</c>; 1 takes the
+    /// chunks one after the other. On two cores, 3 (two chunks measured beside the write) took CPU from the write, the
+    /// stage every chunk waits for: 52 500 readings/s on average over five loads of 1 000 000, against 56 100 with 2.
     /// </summary>
-    public int ChunksInFlight { get; } = Math.Max(1, configuration.GetValue("Readings:BulkChunksInFlight", 3));
+    public int ChunksInFlight { get; } = Math.Max(1, configuration.GetValue("Readings:BulkChunksInFlight", 2));
 
     /// <summary>Rows written per transaction, unless configured otherwise.</summary>
     public const int ChunkSize = 5_000;

@@ -4,10 +4,10 @@ namespace Metering.Readings.Data;
 
 /// <summary>
 /// Feeds a bulk load's chunks through several <see cref="BulkIngestor"/>s, each with a DbContext (a connection) of its
-/// own, so that up to <see cref="BulkIngestor.ChunksInFlight"/> chunks are on their way at once: the caller receives and
-/// checks the next chunk while others are loaded and measured, each on a thread-pool thread, and one is written. A
-/// chunk's work is about half loading and measuring and half writing; with only one chunk measured at a time, the
-/// thread that received and measured was the one the load waited for, and a core stood idle for a third of the time.
+/// own, so that up to <see cref="BulkIngestor.ChunksInFlight"/> chunks (2 by default) are on their way at once: the
+/// caller receives and checks the next chunk while the one ahead is loaded and measured on a thread-pool thread, and the
+/// one ahead of that is written. A chunk's work is about half loading and measuring and half writing; when the caller
+/// also measured, it was the thread the load waited for, and a core stood idle for a third of the time.
 /// <para>Writes go one at a time, in the chunks' order, so the answers keep the rows' order. A chunk that has an account
 /// of a chunk still in flight waits until that chunk is written before it is loaded (its chain is about to move);
 /// chunks of other accounts read SQLite's last committed state, which the writes in flight do not touch for them, and
