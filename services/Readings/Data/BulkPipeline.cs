@@ -23,7 +23,7 @@ public sealed class BulkPipeline : IAsyncDisposable
     private readonly List<IServiceScope> _scopes = [];
     private readonly Stack<BulkIngestor> _idle = new();
     private readonly Queue<InFlight> _inFlight = new();
-    private Task _lastWrite = Task.CompletedTask;
+    private Task _lastCommit = Task.CompletedTask;
 
     /// <param name="services">The request's scope; the other ingestors come from scopes of their own.</param>
     /// <param name="answered">Receives each chunk's results, in the order of the chunks.</param>
@@ -55,23 +55,23 @@ public sealed class BulkPipeline : IAsyncDisposable
             await AnswerOldestAsync();
         var ingestor = TakeIngestor();
         var chunk = ingestor.Check(rows);
-        // Wait until every chunk ahead that shares an account with this one is written, so that this one loads the
-        // chains those writes moved. Every write ahead of the last such chunk is then done too (writes are in order).
+        // Wait until every chunk ahead that shares an account with this one is committed, so that this one loads the
+        // chains those commits moved. Every chunk ahead of the last such one is then committed too (commits are in order).
         var mustFollow = _inFlight.LastOrDefault(ahead => chunk.SharesAccountsWith(ahead.Chunk));
         if (mustFollow is not null)
             await Completion(mustFollow.Committed);
         // Loading and measuring are synchronous work on SQLite (Microsoft.Data.Sqlite's async calls complete inline):
         // on a thread of their own, so that the caller goes on receiving.
         var measured = Task.Run(() => ingestor.MeasureAsync(chunk, cancellationToken), cancellationToken);
-        var writeBefore = _lastWrite;
+        var commitBefore = _lastCommit;
         var committed = Task.Run(async () =>
         {
             await measured;
             // A write that failed ends the load: the chunks behind it are not written.
-            await writeBefore;
+            await commitBefore;
             await ingestor.CommitAsync(chunk, cancellationToken);
         }, cancellationToken);
-        _lastWrite = committed;
+        _lastCommit = committed;
         // The next chunk's write starts at the commit; this chunk is answered once the log's flush has it on the disk.
         _inFlight.Enqueue(new InFlight(chunk, ingestor, committed, DurableAsync(committed, chunk)));
     }
