@@ -27,7 +27,7 @@ internal sealed class LoadGenerator(BenchmarkOptions options, int grpcPort, int 
 
     public async Task<GeneratorReport> RunAsync(HostPhases host)
     {
-        var perAccount = (int)Math.Ceiling(options.Readings / (double)options.Accounts);
+        var perAccount = MonthsPerAccount(options.Readings, options.Accounts);
         var userNumbers = Enumerable.Range(0, options.Accounts).Select(UserNumberOf).ToArray();
         var singleDate = Start.AddMonths(perAccount + 1);
         if (singleDate > DateOnly.FromDateTime(DateTime.UtcNow))
@@ -100,9 +100,12 @@ internal sealed class LoadGenerator(BenchmarkOptions options, int grpcPort, int 
             drained.TotalSeconds);
     }
 
-    /// <summary>The warm-up stream's accounts, numbered after the measured load's.</summary>
+    /// <summary>Monthly readings per account when <paramref name="readings"/> are spread over <paramref name="accounts"/>.</summary>
+    public static int MonthsPerAccount(int readings, int accounts) => (int)Math.Ceiling(readings / (double)accounts);
+
+    /// <summary>The warm-up stream's accounts (as many months each as the measured load's), numbered after the measured load's.</summary>
     public static int WarmUpAccounts(BenchmarkOptions options) =>
-        options.BulkWarmUp == 0 ? 0 : (int)Math.Ceiling(options.BulkWarmUp / Math.Ceiling(options.Readings / (double)options.Accounts));
+        options.BulkWarmUp == 0 ? 0 : MonthsPerAccount(options.BulkWarmUp, MonthsPerAccount(options.Readings, options.Accounts));
 
     /// <summary>
     /// One <c>StreamReadings</c> call of <paramref name="readings"/> rows for the accounts numbered from
@@ -111,7 +114,7 @@ internal sealed class LoadGenerator(BenchmarkOptions options, int grpcPort, int 
     private async Task<ImportReadingsResponse> StreamAsync(ReadingsClient client, int firstAccount, int accounts, int readings,
         bool transportOnly)
     {
-        var perAccount = (int)Math.Ceiling(readings / (double)accounts);
+        var perAccount = MonthsPerAccount(readings, accounts);
         using var call = client.StreamReadings(new Grpc.Core.Metadata { { "x-api-key", ApiKey } });
         // --batch N: N rows per stream message (the repeated `rows` field); 0 sends one row per message.
         var batch = new ReadingRow();

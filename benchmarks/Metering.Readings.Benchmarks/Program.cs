@@ -44,7 +44,7 @@ var app = builder.Build();
 app.MapMetering();
 await app.StartAsync();
 
-var perAccount = (int)Math.Ceiling(options.Readings / (double)options.Accounts);
+var perAccount = LoadGenerator.MonthsPerAccount(options.Readings, options.Accounts);
 Console.WriteLine($"Readings benchmark: {options.Readings:N0} readings for {options.Accounts:N0} accounts ({perAccount} each, " +
                   $"monthly) through StreamReadings; then single readings over JSON with {options.Concurrency} clients for " +
                   $"{options.Seconds} s; SQLite in {dataDirectory}; load generator {(options.InProcess ? "in the host's process" : "in a separate process")}");
